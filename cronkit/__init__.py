@@ -1,0 +1,168 @@
+"""cronkit: background jobs on schedules inside an asyncio program.
+
+Layers, top to bottom; a module imports only from layers below it (checked by import-linter):
+
+    cli                              python -m cronkit: load an App, run / list / trigger / check
+    _app, _app_tasks, _app_run       App: decorators, Depends wiring, one engine per job, signals
+    _depends, _depends_solve         Depends: graph analysed at registration, resolved per run
+    _engine                          Scheduler, SchedulerHandle: the single-job engine
+    _runner                          the loop of one job: policies, overlap, control, the end
+    _execution, _startup             one run (timeout, lease renewal, outcome); state at start-up
+    _job, _config                    Job, Task, RunContext; SchedulerConfig, SchedulerReport
+    _store, _guard                   StateStore and ExecutionGuard ports, in-memory adapters
+    _schedules, _windows, _state,    Interval / AtTimes / Cron; time windows; JobState + codec;
+      _events                        events and observers
+    _cron, _cron_dst, _clock         cron dialect and DST rules; the only clock
+    _enums, _exceptions              enums; the error tree
+
+Edges: `cronkit.valkey` (the only module importing `valkey`), `cronkit.testing` (FakeClock,
+run_app), `cronkit.pytest_plugin` (fixtures). `import cronkit` imports neither valkey, nor
+pytest, nor freezegun.
+"""
+
+from __future__ import annotations
+
+from cronkit._app import App
+from cronkit._clock import Clock, SystemClock, TimerHandle
+from cronkit._config import SchedulerConfig, SchedulerReport
+from cronkit._depends import Depends
+from cronkit._engine import Scheduler, SchedulerHandle
+from cronkit._enums import (
+    MissedRunPolicy,
+    OverlapPolicy,
+    RunStatus,
+    SkipReason,
+    StopReason,
+    TerminalStatePolicy,
+    TriggerSource,
+)
+from cronkit._events import (
+    ExecutionGuardAcquired,
+    ExecutionGuardContended,
+    ExecutionGuardLost,
+    ExecutionGuardReleaseFailed,
+    ExecutionGuardReleased,
+    ExecutionGuardRenewed,
+    ExecutionGuardRenewFailed,
+    ExecutionGuardUnavailable,
+    LogObserver,
+    RunCompleted,
+    RunSkipped,
+    RunStarted,
+    SchedulerEvent,
+    SchedulerObserver,
+    SchedulerPaused,
+    SchedulerResumed,
+    SchedulerStopped,
+    StateLoaded,
+    StateRepaired,
+    StoreDegraded,
+    StoreRecovered,
+    TerminalStateDeleted,
+    TriggerEmitted,
+)
+from cronkit._exceptions import (
+    AppLoadError,
+    ConfigurationError,
+    CronkitError,
+    DependencyCycleError,
+    DependencyError,
+    DuplicateJobError,
+    GuardUnavailableError,
+    InvalidCronExpression,
+    InvalidJobError,
+    InvalidLeaseConfigError,
+    InvalidPolicyError,
+    InvalidScheduleError,
+    InvalidStoreURLError,
+    InvalidTimeWindowError,
+    StateCorruptedError,
+    StoreError,
+    StoreUnavailableError,
+)
+from cronkit._guard import ExecutionGuard, ExecutionLease, ExecutionSlot, InMemoryExecutionGuard
+from cronkit._job import Job, RunContext, Task, TaskContext
+from cronkit._schedules import AtTimes, Cron, Interval, Schedule
+from cronkit._state import JobState, RunRecord
+from cronkit._store import InMemoryStateStore, ResilientStateStore, StateStore
+from cronkit._windows import JobTimeWindow, TimeWindowSegment
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "App",
+    "AppLoadError",
+    "AtTimes",
+    "Clock",
+    "ConfigurationError",
+    "Cron",
+    "CronkitError",
+    "DependencyCycleError",
+    "DependencyError",
+    "Depends",
+    "DuplicateJobError",
+    "ExecutionGuard",
+    "ExecutionGuardAcquired",
+    "ExecutionGuardContended",
+    "ExecutionGuardLost",
+    "ExecutionGuardReleaseFailed",
+    "ExecutionGuardReleased",
+    "ExecutionGuardRenewFailed",
+    "ExecutionGuardRenewed",
+    "ExecutionGuardUnavailable",
+    "ExecutionLease",
+    "ExecutionSlot",
+    "GuardUnavailableError",
+    "InMemoryExecutionGuard",
+    "InMemoryStateStore",
+    "Interval",
+    "InvalidCronExpression",
+    "InvalidJobError",
+    "InvalidLeaseConfigError",
+    "InvalidPolicyError",
+    "InvalidScheduleError",
+    "InvalidStoreURLError",
+    "InvalidTimeWindowError",
+    "Job",
+    "JobState",
+    "JobTimeWindow",
+    "LogObserver",
+    "MissedRunPolicy",
+    "OverlapPolicy",
+    "ResilientStateStore",
+    "RunCompleted",
+    "RunContext",
+    "RunRecord",
+    "RunSkipped",
+    "RunStarted",
+    "RunStatus",
+    "Schedule",
+    "Scheduler",
+    "SchedulerConfig",
+    "SchedulerEvent",
+    "SchedulerHandle",
+    "SchedulerObserver",
+    "SchedulerPaused",
+    "SchedulerReport",
+    "SchedulerResumed",
+    "SchedulerStopped",
+    "SkipReason",
+    "StateCorruptedError",
+    "StateLoaded",
+    "StateRepaired",
+    "StateStore",
+    "StopReason",
+    "StoreDegraded",
+    "StoreError",
+    "StoreRecovered",
+    "StoreUnavailableError",
+    "SystemClock",
+    "Task",
+    "TaskContext",
+    "TerminalStateDeleted",
+    "TimeWindowSegment",
+    "TimerHandle",
+    "TriggerEmitted",
+    "TriggerSource",
+    "__version__",
+]

@@ -1,0 +1,181 @@
+"""How the App turns a decorated function into a `Job`: options, the injecting task, errors.
+
+`InjectedTask` is the `Task` of a decorated function. Per run it resolves the function's
+dependencies on the event loop (`AppScope.run`), calls the function (awaited when it is async,
+in a worker thread through the clock when it is plain), then cleans the dependencies up with
+the run's exception thrown into generator dependencies. Its `kind` is the function's: a plain
+function gives a `blocking` task, so the engine knows a timeout or `REPLACE` cannot stop it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta, tzinfo
+from typing import Any, Final, TypedDict, TypeVar
+
+from cronkit._clock import Clock
+from cronkit._depends import Dependant, Scope, analyze
+from cronkit._depends_solve import AppScope
+from cronkit._enums import MissedRunPolicy, OverlapPolicy
+from cronkit._exceptions import (
+    ConfigurationError,
+    CronkitError,
+    InvalidJobError,
+    InvalidScheduleError,
+)
+from cronkit._job import Job, RunContext, Task, TaskContext, TaskKind, is_async_callable
+from cronkit._schedules import Interval, Schedule
+from cronkit._windows import JobTimeWindow
+
+__all__ = [
+    "InjectedTask",
+    "JobOptions",
+    "build_job",
+    "function_name",
+    "interval_schedule",
+    "located",
+    "not_bare",
+]
+
+E = TypeVar("E", bound=CronkitError)
+
+
+class JobOptions(TypedDict, total=False):
+    """The `Job` options every decorator takes as keywords (see `Job` for their meaning)."""
+
+    max_runs: int | None
+    missed: MissedRunPolicy | str
+    overlap: OverlapPolicy | str
+    window: JobTimeWindow | None
+    timeout: timedelta | None
+    max_parallel: int | None
+    catch_up_window: timedelta | None
+    timezone: str | tzinfo | None
+    execution_resource_id: str | None
+
+
+JOB_OPTIONS: Final = frozenset(JobOptions.__optional_keys__)
+
+
+@dataclass(frozen=True, slots=True)
+class InjectedTask(Task[None]):
+    """The task of a decorated function: inject its dependencies, call it, clean up.
+
+    Attributes:
+        func: the decorated function, called with keyword arguments.
+        kind: `"async"` for a coroutine function, `"blocking"` for a plain one.
+        dependant: the function's dependency graph, analysed at decoration.
+        scope: the App's `AppScope`, which resolves the dependencies of each run.
+    """
+
+    dependant: Dependant
+    scope: AppScope
+
+    async def invoke(self, context: TaskContext[None], clock: Clock) -> None:
+        """Run the function once for `context.run`."""
+        async with self.scope.run(self.dependant, {RunContext: context.run}) as kwargs:
+            func: Callable[..., Any] = self.func
+            if self.kind == "async":
+                await func(**kwargs)
+            else:
+                await clock.to_thread(functools.partial(func, **kwargs))
+
+
+def function_name(func: Callable[..., Any]) -> str:
+    """`module.qualname` of `func`, for ids and messages."""
+    qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+    module = getattr(func, "__module__", None)
+    return f"{module}.{qualname}" if module else qualname
+
+
+def located(error: E, where: str) -> E:
+    """A copy of `error` whose message starts with `where` (the decorator and function)."""
+    cls = type(error)
+    located_error = cls.__new__(cls)  # no __init__: some errors take other arguments
+    located_error.__dict__.update(error.__dict__)
+    located_error.args = (f"{where}: {error}",)
+    return located_error
+
+
+def interval_schedule(
+    every: timedelta | float | None,
+    *,
+    seconds: float,
+    minutes: float,
+    hours: float,
+    days: float,
+) -> Interval:
+    """The `Interval` of `@app.interval`: `every`, or the sum of the unit keywords.
+
+    Raises:
+        InvalidScheduleError: neither or both are given, a unit is not a number, or the
+            period is not positive.
+    """
+    try:
+        units = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except (TypeError, OverflowError) as exc:
+        raise InvalidScheduleError(
+            f"seconds={seconds!r}, minutes={minutes!r}, hours={hours!r}, days={days!r}: "
+            f"{exc}; give numbers, e.g. minutes=5"
+        ) from None
+    given = (seconds, minutes, hours, days) != (0, 0, 0, 0)
+    if every is None and not given:
+        raise InvalidScheduleError(
+            "no period given; write every=timedelta(minutes=5) or use seconds=, minutes=, "
+            "hours=, days="
+        )
+    if every is not None and given:
+        raise InvalidScheduleError(
+            f"every={every!r} and unit keywords were both given; use one of them"
+        )
+    return Interval(units if every is None else every)
+
+
+def build_job(
+    kind: str,
+    func: Callable[..., Any],
+    schedule: Callable[[], Schedule],
+    job_id: str | None,
+    options: Mapping[str, Any],
+    *,
+    scope: AppScope,
+    injectables: Mapping[type, Scope],
+    check_new: Callable[[str, str], None],
+) -> tuple[Job[None], Dependant, str]:
+    """The `Job` of a function decorated with `@app.<kind>`, its dependant and its name.
+
+    Every `ConfigurationError` (schedule, options, dependencies, duplicate id from
+    `check_new(job_id, name)`) is raised with the decorator and the function's name in front.
+    """
+    if not callable(func):
+        raise InvalidJobError(
+            f"@app.{kind}(...) decorates a function (async or plain), not {func!r}"
+        )
+    name = function_name(func)
+    try:
+        unknown = sorted(set(options) - JOB_OPTIONS)
+        if unknown:
+            raise InvalidJobError(
+                f"unknown option {', '.join(map(repr, unknown))}; the job options are "
+                f"{', '.join(sorted(JOB_OPTIONS))}"
+            )
+        job_id = name if job_id is None else job_id
+        check_new(job_id, name)
+        dependant = analyze(func, injectables=injectables)
+        task_kind: TaskKind = "async" if is_async_callable(func) else "blocking"
+        task = InjectedTask(func, task_kind, dependant, scope)
+        job: Job[None] = Job(job_id, schedule(), task, **options)
+    except ConfigurationError as error:
+        raise located(error, f"@app.{kind}(...) on {name}") from None
+    return job, dependant, name
+
+
+def not_bare(kind: str, argument: object, example: str) -> None:
+    """Raise `TypeError` for `@app.interval` written without its arguments."""
+    if callable(argument) and not isinstance(argument, timedelta):
+        raise TypeError(
+            f"@app.{kind} needs its arguments, e.g. {example}; it was given the function "
+            f"{function_name(argument)!r} directly (write the parentheses and the schedule)"
+        )

@@ -1,0 +1,240 @@
+"""Fake time for tests: drive schedules through days or years without waiting.
+
+```python
+clock = FakeClock("2025-01-01T00:00:00Z")
+scheduler = Scheduler(clock=clock)
+task = asyncio.create_task(scheduler.run(job))
+await clock.advance(timedelta(days=1))   # every occurrence of the day runs, in order
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from cronkit._clock import TimerHandle, sleep_until_with
+from cronkit._exceptions import ConfigurationError
+
+__all__ = ["DEFAULT_START", "FakeClock"]
+
+T = TypeVar("T")
+
+DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
+"""Where a `FakeClock` starts when no instant is given."""
+
+_MAX_SETTLE_ROUNDS = 10_000
+_FALLBACK_SETTLE_ROUNDS = 64
+
+
+class _Timer:
+    """A callback due at an elapsed deadline (wall timers also remember their instant)."""
+
+    __slots__ = ("callback", "cancelled", "deadline", "seq", "wall_instant")
+
+    def __init__(
+        self,
+        deadline: timedelta,
+        seq: int,
+        callback: Callable[[], object],
+        wall_instant: datetime | None,
+    ) -> None:
+        self.deadline = deadline
+        self.seq = seq
+        self.callback = callback
+        self.wall_instant = wall_instant
+        self.cancelled = False
+
+    def __lt__(self, other: _Timer) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _aware_utc(value: datetime | str, *, what: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ConfigurationError(
+                f"{what}={value!r} is not an ISO 8601 instant; write e.g. '2025-01-01T00:00:00Z'"
+            ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ConfigurationError(
+            f"{what}={value!r} is a naive datetime; give it a timezone, e.g. tzinfo=UTC"
+        )
+    return value.astimezone(UTC)
+
+
+class FakeClock:
+    """A `Clock` whose time moves only when a test says so.
+
+    Timers fire and sleepers wake in deadline order; between two wake-ups the event loop
+    runs until it has nothing left to do (and worker threads started through the clock have
+    finished), so that every consequence of one instant happens before time moves on.
+
+    Args:
+        start: the initial wall time, an aware `datetime` or an ISO 8601 string with offset.
+    """
+
+    def __init__(self, start: datetime | str = DEFAULT_START) -> None:
+        self._start = _aware_utc(start, what="start")
+        self._elapsed = timedelta(0)
+        self._wall_offset = timedelta(0)
+        self._timers: list[_Timer] = []
+        self._seq = itertools.count()
+        self._threads: set[asyncio.Future[Any]] = set()
+        self._listeners: list[Callable[[datetime], None]] = []
+
+    def __repr__(self) -> str:
+        return f"FakeClock(now={self.now().isoformat()!r})"
+
+    # -- Clock --------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self._start + self._elapsed + self._wall_offset
+
+    def monotonic(self) -> float:
+        return self._elapsed.total_seconds()
+
+    def call_at(self, instant: datetime, callback: Callable[[], object]) -> TimerHandle:
+        deadline = self._elapsed + max(instant - self.now(), timedelta(0))
+        return self._push(_Timer(deadline, next(self._seq), callback, instant))
+
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerHandle:
+        deadline = self._elapsed + timedelta(seconds=max(seconds, 0.0))
+        return self._push(_Timer(deadline, next(self._seq), callback, None))
+
+    async def sleep(self, seconds: float) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        handle = self.call_later(seconds, lambda: _resolve(waiter))
+        try:
+            await waiter
+        finally:
+            handle.cancel()
+
+    async def sleep_until(self, instant: datetime) -> None:
+        await sleep_until_with(self, instant)
+
+    async def to_thread(self, func: Callable[[], T]) -> T:
+        future: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(func))
+        self._threads.add(future)
+        try:
+            return await future
+        finally:
+            self._threads.discard(future)
+
+    # -- moving time --------------------------------------------------------------------------
+
+    async def advance(self, delta: timedelta | float) -> None:
+        """Move time forward by `delta`, waking each sleeper at its own deadline, in order."""
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=delta)
+        if delta < timedelta(0):
+            raise ConfigurationError(
+                f"advance({delta!r}) would move time backwards; "
+                "use step_wall() to simulate a wall clock stepped back"
+            )
+        target = self._elapsed + delta
+        await self.settle()
+        timers = self._timers
+        while timers and timers[0].deadline <= target:
+            timer = heapq.heappop(timers)
+            if timer.cancelled:
+                continue
+            if timer.deadline > self._elapsed:
+                self._elapsed = timer.deadline
+                self._notify()
+            timer.callback()
+            # Fire every timer due at this same instant before letting the loop run.
+            while timers and timers[0].deadline <= self._elapsed:
+                timer = heapq.heappop(timers)
+                if not timer.cancelled:
+                    timer.callback()
+            await self.settle()
+        if target > self._elapsed:
+            self._elapsed = target
+            self._notify()
+        await self.settle()
+
+    async def advance_to(self, instant: datetime | str) -> None:
+        """Move wall time forward to `instant` (see `advance`)."""
+        target = _aware_utc(instant, what="instant")
+        await self.advance(target - self.now())
+
+    def step_wall(self, delta: timedelta | float) -> None:
+        """Step the wall clock by `delta` without elapsed time passing (NTP step, resume).
+
+        Wall timers (and `sleep_until`) whose instant is now reached fire at once, in order;
+        the others are re-armed for the new distance to their instant.
+        """
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=delta)
+        self._wall_offset += delta
+        now = self.now()
+        due: list[_Timer] = []
+        for timer in self._timers:
+            if timer.wall_instant is not None and not timer.cancelled:
+                timer.deadline = self._elapsed + max(timer.wall_instant - now, timedelta(0))
+                if timer.deadline <= self._elapsed:
+                    due.append(timer)
+        heapq.heapify(self._timers)
+        self._notify()
+        for timer in sorted(due):
+            timer.cancel()
+            timer.callback()
+
+    async def settle(self) -> None:
+        """Let the event loop run until nothing is ready and no clock thread is busy."""
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)
+        rounds = _MAX_SETTLE_ROUNDS if ready is not None else _FALLBACK_SETTLE_ROUNDS
+        for _ in range(rounds):
+            await asyncio.sleep(0)
+            if self._threads:
+                await asyncio.wait(list(self._threads))
+                continue
+            if ready is not None and not ready:
+                return
+
+    # -- introspection ------------------------------------------------------------------------
+
+    @property
+    def pending_timers(self) -> int:
+        """How many timers and sleepers wait for a deadline that has not come."""
+        return sum(1 for timer in self._timers if not timer.cancelled)
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        """The wall instant at which the earliest pending timer fires, if any."""
+        pending = [timer.deadline for timer in self._timers if not timer.cancelled]
+        if not pending:
+            return None
+        return self.now() + (min(pending) - self._elapsed)
+
+    def subscribe(self, listener: Callable[[datetime], None]) -> Callable[[], None]:
+        """Call `listener(now)` whenever wall time changes; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _push(self, timer: _Timer) -> _Timer:
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def _notify(self) -> None:
+        if self._listeners:
+            now = self.now()
+            for listener in list(self._listeners):
+                listener(now)

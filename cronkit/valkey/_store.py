@@ -1,0 +1,186 @@
+"""`ValkeyStateStore`: one string key per job holding the JSON codec's document."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, final
+
+from valkey import exceptions as valkey_errors
+from valkey.asyncio import Valkey
+
+from cronkit._clock import Clock
+from cronkit._exceptions import StateCorruptedError, StoreError, StoreUnavailableError
+from cronkit._state import JobState, decode_state, encode_state
+from cronkit.valkey._connection import (
+    ValkeyConnection,
+    ValkeyStoreAccessError,
+    classify_error,
+    describe_error,
+)
+
+if TYPE_CHECKING:
+    from cronkit._store import ResilientStateStore
+
+__all__ = ["DEFAULT_STATE_PREFIX", "LEGACY_STATE_PREFIX", "ValkeyStateStore"]
+
+DEFAULT_STATE_PREFIX = "scheduler:valkey:job-state:"
+"""Where `ValkeyStateStore` keeps job states unless told otherwise (the crate's prefix)."""
+
+LEGACY_STATE_PREFIX = "scheduler:job-state:"
+"""The crate's earlier prefix, still read (and deleted) when the default prefix is used."""
+
+
+@final
+class ValkeyStateStore:
+    """Persists each job's state in Valkey, in the string key `<prefix><job_id>`.
+
+    The value is the JSON document of `cronkit`'s state codec (RFC 3339 UTC instants, the
+    crate's field names), so the crate and cronkit can read each other's keys. With the default
+    prefix a missing key falls back to the crate's legacy key `scheduler:job-state:<job_id>` on
+    load, and `delete` removes both.
+
+    A stored value that is not valid state raises `StateCorruptedError` naming the key. `save`
+    is a plain `SET` and does not re-check what it replaces: the engine loads a job's state
+    before it ever saves it, so a corrupt value stops the job at start-up and is left
+    untouched for you to inspect.
+
+    Args:
+        url_or_client: a URL (`redis://`, `rediss://`, `valkey://`, `valkeys://`, `unix://`,
+            with `user:password@` for ACL users), or an existing `valkey.asyncio.Valkey` client,
+            which the store then uses but never closes.
+        prefix: the key prefix.
+
+    Raises:
+        InvalidStoreURLError: the URL has an unknown scheme or cannot be parsed.
+
+    Operations raise `StoreUnavailableError` on connection-class failures (see
+    `cronkit.valkey`), `ValkeyStoreAccessError` when the credentials or the ACL are refused,
+    and `StoreError` for any other reply.
+    """
+
+    def __init__(self, url_or_client: str | Valkey, *, prefix: str = DEFAULT_STATE_PREFIX) -> None:
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix={prefix!r} must be a string such as {DEFAULT_STATE_PREFIX!r}")
+        self._connection = ValkeyConnection(url_or_client)
+        self._prefix = prefix
+        self._legacy_prefix = LEGACY_STATE_PREFIX if prefix == DEFAULT_STATE_PREFIX else None
+
+    @classmethod
+    def resilient(
+        cls,
+        url_or_client: str | Valkey,
+        *,
+        prefix: str = DEFAULT_STATE_PREFIX,
+        recover: bool = True,
+        probe_interval: timedelta = timedelta(seconds=5),
+        clock: Clock | None = None,
+    ) -> ResilientStateStore:
+        """A `ValkeyStateStore` wrapped in `ResilientStateStore`.
+
+        On a connection-class failure the wrapper keeps scheduling from its in-process mirror
+        (`StoreDegraded`) and, unless `recover=False`, probes Valkey every `probe_interval` and
+        writes the newer states back once it answers (`StoreRecovered`). Corrupt state and
+        access errors are never masked.
+        """
+        from cronkit._store import ResilientStateStore
+
+        return ResilientStateStore(
+            cls(url_or_client, prefix=prefix),
+            recover=recover,
+            probe_interval=probe_interval,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"ValkeyStateStore({self._connection.address!r}, prefix={self._prefix!r})"
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix."""
+        return self._prefix
+
+    @property
+    def client(self) -> Valkey:
+        """The client the store talks through."""
+        return self._connection.client
+
+    def key(self, job_id: str) -> str:
+        """The key that holds `job_id`'s state."""
+        return f"{self._prefix}{job_id}"
+
+    def legacy_key(self, job_id: str) -> str | None:
+        """The crate's legacy key read as a fallback, or None with a custom prefix."""
+        return None if self._legacy_prefix is None else f"{self._legacy_prefix}{job_id}"
+
+    async def load(self, job_id: str) -> JobState | None:
+        """The stored state of `job_id`, or None when nothing is stored.
+
+        Raises:
+            StateCorruptedError: the key holds something that is not valid state (or the
+                state of another job), naming the key.
+        """
+        key = self.key(job_id)
+        raw = await self._get(key)
+        legacy = self.legacy_key(job_id)
+        if raw is None and legacy is not None:
+            key, raw = legacy, await self._get(legacy)
+        if raw is None:
+            return None
+        state = decode_state(raw, key=key)
+        if state.job_id != job_id:
+            raise StateCorruptedError(
+                key, f"it holds the state of job {state.job_id!r}, not of {job_id!r}"
+            )
+        return state
+
+    async def save(self, state: JobState) -> None:
+        """Store `state` under `<prefix><job_id>` (one `SET`)."""
+        key = self.key(state.job_id)
+        await self._call(self.client.set(key, encode_state(state)), "SET", key)
+
+    async def delete(self, job_id: str) -> None:
+        """Remove the job's key, and its legacy key with the default prefix (one `DEL`)."""
+        keys = [self.key(job_id)]
+        legacy = self.legacy_key(job_id)
+        if legacy is not None:
+            keys.append(legacy)
+        await self._call(self.client.delete(*keys), "DEL", keys[0])
+
+    async def close(self) -> None:
+        """Close the client if the store created it; a client passed in stays open."""
+        await self._connection.close()
+
+    async def _get(self, key: str) -> str | bytes | None:
+        try:
+            raw: str | bytes | None = await self._call(self.client.get(key), "GET", key)
+        except StoreError as error:
+            cause = error.__cause__
+            if isinstance(cause, valkey_errors.ResponseError) and str(cause).startswith(
+                "WRONGTYPE"
+            ):
+                raise StateCorruptedError(
+                    key, "it holds a Valkey value that is not a string"
+                ) from None
+            raise
+        return raw
+
+    async def _call(self, operation: Awaitable[Any], command: str, key: str) -> Any:
+        try:
+            return await operation
+        except (valkey_errors.ValkeyError, OSError) as error:
+            kind = classify_error(error)
+            address = self._connection.address
+            if kind == "connection":
+                raise StoreUnavailableError(
+                    f"Valkey at {address!r} is unreachable ({command} {key!r}): "
+                    f"{describe_error(error)}. "
+                    "Check that the server runs; ValkeyStateStore.resilient(...) keeps "
+                    "scheduling through outages"
+                ) from error
+            if kind == "access":
+                message = self._connection.access_message(error, f"{command} {key!r}")
+                raise ValkeyStoreAccessError(message) from error
+            raise StoreError(
+                f"Valkey at {address!r} rejected {command} {key!r}: {describe_error(error)}"
+            ) from error

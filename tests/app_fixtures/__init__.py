@@ -1,0 +1,1 @@
+"""Importable modules for the command-line tests (`python -m cronkit tests.app_fixtures.X:app`)."""
