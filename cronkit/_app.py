@@ -201,6 +201,7 @@ class App:
                 job_id,
                 options,
                 scope=self._scope,
+                loop=self._runtime.event_loop,
                 injectables={RunContext: "run", App: "app"},
                 check_new=self._check_new,
             )

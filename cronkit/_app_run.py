@@ -140,6 +140,12 @@ class AppRuntime:
         self.reports: dict[str, SchedulerReport] = {}
         self.errors: dict[str, Exception] = {}
         self.active = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the App runs on (for worker threads handing work back to it)."""
+        assert self._loop is not None, "the App is not running"
+        return self._loop
 
     def report(self, job_id: str) -> SchedulerReport | None:
         """The live report of a running job, else its last final one."""
@@ -202,11 +208,11 @@ class AppRuntime:
         if self.active:
             raise RuntimeError("the App is already running; shut it down before starting it again")
         self.active = True
+        self._loop = loop = asyncio.get_running_loop()
         app = self.app
         if isinstance(app.store, BindableStore):  # once, so that store events are not repeated
             app.store.bind(clock=app.clock, observer=self.observer)
         self.schedulers = {job.id: self._scheduler(observer) for job in jobs}
-        loop = asyncio.get_running_loop()
         installed = install_signal_handlers(loop, self.shutdown, self.cancel) if signals else []
         try:
             try:

@@ -1,21 +1,21 @@
 """How the App turns a decorated function into a `Job`: options, the injecting task, errors.
 
-`InjectedTask` is the `Task` of a decorated function. Per run it resolves the function's
-dependencies on the event loop (`AppScope.run`), calls the function (awaited when it is async,
-in a worker thread through the clock when it is plain), then cleans the dependencies up with
-the run's exception thrown into generator dependencies. Its `kind` is the function's: a plain
-function gives a `blocking` task, so the engine knows a timeout or `REPLACE` cannot stop it.
+The task of a decorated function resolves the function's dependencies on the event loop per
+run (`AppScope.run`), calls the function with them, then cleans them up with the run's
+exception thrown into generator dependencies. It is built from the engine's public adapters
+only: an async function gives `Task.from_async(AsyncCall(...))` (cancellable: timeout and
+`REPLACE` work); a plain function gives `Task.from_blocking(BlockingCall(...))`, which the
+engine runs in a worker thread and never cancels; that thread hands the set-up and clean-up
+of the dependencies back to the event loop and waits for them.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from typing import Any, Final, TypedDict, TypeVar
 
-from cronkit._clock import Clock
 from cronkit._depends import Dependant, Scope, analyze
 from cronkit._depends_solve import AppScope
 from cronkit._enums import MissedRunPolicy, OverlapPolicy
@@ -25,12 +25,13 @@ from cronkit._exceptions import (
     InvalidJobError,
     InvalidScheduleError,
 )
-from cronkit._job import Job, RunContext, Task, TaskContext, TaskKind, is_async_callable
+from cronkit._job import Job, RunContext, Task, TaskContext, is_async_callable
 from cronkit._schedules import Interval, Schedule
 from cronkit._windows import JobTimeWindow
 
 __all__ = [
-    "InjectedTask",
+    "AsyncCall",
+    "BlockingCall",
     "JobOptions",
     "build_job",
     "function_name",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=CronkitError)
+LoopGetter = Callable[[], asyncio.AbstractEventLoop]
 
 
 class JobOptions(TypedDict, total=False):
@@ -59,28 +61,61 @@ class JobOptions(TypedDict, total=False):
 JOB_OPTIONS: Final = frozenset(JobOptions.__optional_keys__)
 
 
-@dataclass(frozen=True, slots=True)
-class InjectedTask(Task[None]):
-    """The task of a decorated function: inject its dependencies, call it, clean up.
+class AsyncCall:
+    """Calls a coroutine function with its dependencies injected, on the event loop.
 
     Attributes:
-        func: the decorated function, called with keyword arguments.
-        kind: `"async"` for a coroutine function, `"blocking"` for a plain one.
-        dependant: the function's dependency graph, analysed at decoration.
-        scope: the App's `AppScope`, which resolves the dependencies of each run.
+        func: the decorated function.
+        dependant: its dependency graph, analysed at decoration.
     """
 
-    dependant: Dependant
-    scope: AppScope
+    __slots__ = ("dependant", "func", "scope")
 
-    async def invoke(self, context: TaskContext[None], clock: Clock) -> None:
-        """Run the function once for `context.run`."""
+    def __init__(self, func: Callable[..., Any], dependant: Dependant, scope: AppScope) -> None:
+        self.func = func
+        self.dependant = dependant
+        self.scope = scope
+
+    def __repr__(self) -> str:
+        return f"AsyncCall({self.dependant.name})"
+
+    async def __call__(self, context: TaskContext[None]) -> None:
         async with self.scope.run(self.dependant, {RunContext: context.run}) as kwargs:
-            func: Callable[..., Any] = self.func
-            if self.kind == "async":
-                await func(**kwargs)
-            else:
-                await clock.to_thread(functools.partial(func, **kwargs))
+            await self.func(**kwargs)
+
+
+class BlockingCall:
+    """Calls a plain function in the engine's worker thread; dependencies stay on the loop.
+
+    Attributes:
+        func: the decorated function.
+        dependant: its dependency graph, analysed at decoration.
+    """
+
+    __slots__ = ("dependant", "func", "loop", "scope")
+
+    def __init__(
+        self, func: Callable[..., Any], dependant: Dependant, scope: AppScope, loop: LoopGetter
+    ) -> None:
+        self.func = func
+        self.dependant = dependant
+        self.scope = scope
+        self.loop = loop
+
+    def __repr__(self) -> str:
+        return f"BlockingCall({self.dependant.name})"
+
+    def __call__(self, context: TaskContext[None]) -> None:
+        loop = self.loop()
+        resolving = self.scope.run(self.dependant, {RunContext: context.run})
+        kwargs = asyncio.run_coroutine_threadsafe(resolving.__aenter__(), loop).result()
+        try:
+            self.func(**kwargs)
+        except BaseException as error:
+            cleanup = resolving.__aexit__(type(error), error, error.__traceback__)
+            asyncio.run_coroutine_threadsafe(cleanup, loop).result()  # may raise a replacement
+            raise
+        asyncio.run_coroutine_threadsafe(resolving.__aexit__(None, None, None), loop).result()
 
 
 def function_name(func: Callable[..., Any]) -> str:
@@ -141,6 +176,7 @@ def build_job(
     options: Mapping[str, Any],
     *,
     scope: AppScope,
+    loop: LoopGetter,
     injectables: Mapping[type, Scope],
     check_new: Callable[[str, str], None],
 ) -> tuple[Job[None], Dependant, str]:
@@ -164,8 +200,11 @@ def build_job(
         job_id = name if job_id is None else job_id
         check_new(job_id, name)
         dependant = analyze(func, injectables=injectables)
-        task_kind: TaskKind = "async" if is_async_callable(func) else "blocking"
-        task = InjectedTask(func, task_kind, dependant, scope)
+        task: Task[None] = (
+            Task.from_async(AsyncCall(func, dependant, scope))
+            if is_async_callable(func)
+            else Task.from_blocking(BlockingCall(func, dependant, scope, loop))
+        )
         job: Job[None] = Job(job_id, schedule(), task, **options)
     except ConfigurationError as error:
         raise located(error, f"@app.{kind}(...) on {name}") from None

@@ -4,18 +4,21 @@ The dialect (SPEC §2): five fields (minute, hour, day-of-month, month, day-of-w
 ranges and steps (`1-5`, `*/15`, `10-50/20`, `5/15` = `5-59/15`); month and weekday names,
 case-insensitive; day-of-week 0-7 with 0 and 7 = Sunday, and a range may end on Sunday
 (`fri-sun`); the macros `@yearly @annually @monthly @weekly @daily @midnight @hourly`. When
-both day fields restrict, a date matches if either does (Vixie cron); a field restricts when
-croniter does not read it as `*`, so a stepped `*/2` restricts.
+both day fields restrict, a date matches if either does (Vixie cron). As in croniter, a day
+field restricts unless it is `*`, or covers its whole range while the other day field holds a
+`*`: `0 0 */2 * mon` fires on odd days and on Mondays, `0 0 1-31 * mon` every day.
 
 croniter validates and expands each expression. cronkit also reads every field itself and
 rejects, naming the expression and the reason, anything croniter would read differently from
 standard cron or that cronkit cannot evaluate exactly: 6 or 7 fields, `@reboot`, the croniter
 and Quartz extensions (`L`, `W`, `#`, `?`, `H`, `R`), ranges with equal bounds (croniter reads
-`5-5` as the whole field) or running backwards (`50-10`), and dates that never occur
-(`0 0 30 2 *`).
+`5-5` as the whole field) or running backwards (`50-10`), a bare `*` in a list (`*,5`), and
+dates that never occur (`0 0 30 2 *`).
 
-Occurrences come from cronkit's own evaluator (`cronkit._cron_dst`), which applies the DST
-rules of SPEC §2.1 and answers in microseconds, not croniter's `get_next`.
+An expression is *pinned* (SPEC §2.1) unless its minute or its hour field is `*`, `*/n`, the
+full range (`0-59`, `0-23`) or a step over it (`0-59/n`, `0/n`); `@hourly` is a cadence, the
+other macros are pinned. Occurrences come from cronkit's own evaluator (`cronkit._cron_dst`),
+which applies the DST rules of SPEC §2.1 in microseconds per call, not croniter's `get_next`.
 """
 
 from __future__ import annotations
@@ -62,22 +65,13 @@ _FIELDS = (
 )
 _DOW = 4
 _ITEM = re.compile(r"(?:(\*)|([0-9a-z]+)(?:-([0-9a-z]+))?)(?:/([0-9]+))?")
-_EXTENSIONS = (
-    (re.compile(r"\?"), "'?' is Quartz syntax; write '*'"),
-    (
-        re.compile(r"#"),
-        "'#' (nth weekday of the month) is a croniter extension cronkit does not support",
-    ),
-    (
-        re.compile(r"^h|\bh\(|^h$"),
-        "'H' (hashed values) is a croniter extension cronkit does not support",
-    ),
-    (re.compile(r"^r$"), "'R' (random values) is a croniter extension cronkit does not support"),
-    (re.compile(r"^\d*l$|^l\d*$"), "'L' (last) is a croniter extension cronkit does not support"),
-    (
-        re.compile(r"^\d*w$|^w\d*$"),
-        "'W' (nearest weekday) is a croniter extension cronkit does not support",
-    ),
+_EXTENSIONS = (  # croniter and Quartz syntax that cronkit rejects
+    (re.compile(r"\?"), "'?' (any value, Quartz)"),
+    (re.compile(r"#"), "'#' (nth weekday of the month)"),
+    (re.compile(r"^h(\(|/|$)"), "'H' (hashed values)"),
+    (re.compile(r"^r$"), "'R' (random values)"),
+    (re.compile(r"^\d*l$|^l\d*$"), "'L' (last)"),
+    (re.compile(r"^\d*w$|^w\d*$"), "'W' (nearest weekday)"),
 )
 _UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -120,9 +114,15 @@ def resolve_zone(value: str | tzinfo) -> tzinfo:
 
 
 def zone_name(zone: tzinfo) -> str:
-    """The name of `zone` for fingerprints and tables: its IANA key, else `str(zone)`."""
+    """The name of `zone` for fingerprints and tables: its IANA key, else its fixed name."""
     key = getattr(zone, "key", None)
-    return key if isinstance(key, str) else str(zone)
+    if isinstance(key, str):
+        return key
+    try:
+        name = zone.tzname(None)
+    except NotImplementedError:
+        name = None
+    return name if isinstance(name, str) else str(zone)
 
 
 def parse_cron(text: str) -> CronExpression:
@@ -132,7 +132,7 @@ def parse_cron(text: str) -> CronExpression:
         InvalidCronExpression: `text` is not an expression of cronkit's dialect.
     """
     if not isinstance(text, str):
-        raise InvalidCronExpression(_message(text, "it must be a string such as '30 2 * * *'"))
+        raise _invalid(text, "it must be a string such as '30 2 * * *'")
     return _parse_cached(text)
 
 
@@ -175,7 +175,7 @@ class CronExpression:
             InvalidCronExpression: `text` is not an expression of cronkit's dialect.
         """
         if not isinstance(text, str):
-            raise InvalidCronExpression(_message(text, "it must be a string such as '30 2 * * *'"))
+            raise _invalid(text, "it must be a string such as '30 2 * * *'")
         self.text = text
         fields = _split(text)
         self.normalized = " ".join(text.lower().split())
@@ -263,7 +263,7 @@ class CronExpression:
         plan = self.plan(zone)
         start = (first - _UTC_EPOCH) // _SECOND
         count, last = plan.count(start, (now - _UTC_EPOCH) // _SECOND, limit)
-        last_at = first if last == start else _UTC_EPOCH + timedelta(seconds=last)
+        last_at = first.astimezone(UTC) if last == start else _UTC_EPOCH + timedelta(seconds=last)
         following = plan.next_after(last)
         return DueOccurrences(
             count,
@@ -272,129 +272,104 @@ class CronExpression:
         )
 
 
-def _message(text: object, reason: str) -> str:
-    return f"invalid cron expression {text!r}: {reason}"
+def _invalid(text: object, reason: str) -> InvalidCronExpression:
+    return InvalidCronExpression(f"invalid cron expression {text!r}: {reason}")
 
 
 def _split(text: str) -> list[str]:
     """The five lower-case fields of `text`, macros expanded."""
     body = text.strip().lower()
-    if body.startswith("@"):
-        if body in MACROS:
-            return MACROS[body].split()
-        if body == "@reboot":
-            reason = (
-                "@reboot runs once at start-up and is not a schedule; run that code before "
-                "starting the App"
-            )
-        else:
-            reason = f"unknown macro; use one of {', '.join(MACROS)} or five fields"
-        raise InvalidCronExpression(_message(text, reason))
-    fields = body.split()
-    if len(fields) == 5:
+    fields = MACROS.get(body, body).split()
+    if body == "@reboot":
+        reason = "@reboot runs once at start-up, it is not a schedule; run that code at start-up"
+    elif body.startswith("@") and body not in MACROS:
+        reason = f"unknown macro; use one of {', '.join(MACROS)} or five fields"
+    elif len(fields) == 5:
         return fields
-    if not fields:
-        reason = "it is empty; write five fields such as '30 2 * * *'"
+    elif not fields:
+        reason = "it is empty; write five fields such as '30 2 * * *' (02:30 every day)"
     elif len(fields) == 6:
         reason = (
-            "it has 6 fields, but cronkit cron has 5 (minute hour day-of-month month "
-            "day-of-week) and no seconds field; for a sub-minute cadence use "
+            "it has 6 fields, but cron in cronkit has 5 (minute hour day-of-month month "
+            "day-of-week) and no seconds; for a sub-minute cadence use "
             "Interval(timedelta(seconds=...))"
         )
     else:
-        reason = (
-            f"it has {len(fields)} fields; write 5 (minute hour day-of-month month "
-            "day-of-week), e.g. '30 2 * * *'"
-        )
-    raise InvalidCronExpression(_message(text, reason))
+        reason = f"it has {len(fields)} fields; write 5, e.g. '30 2 * * *' (02:30 every day)"
+    raise _invalid(text, reason)
 
 
 def _read_field(text: str, spec: _Field, field: str) -> tuple[frozenset[int], bool]:
     """The values of one field and whether it is a wildcard or a full-range step (§2.1)."""
     items = field.split(",")
-    values: set[int] = set()
-    for item in items:
-        values.update(_read_item(text, spec, item, alone=len(items) == 1))
+    values = {v for item in items for v in _read_item(text, spec, item, alone=len(items) == 1)}
     if spec.name == "day-of-week":
         values = {value % 7 for value in values}
-    match = _ITEM.fullmatch(field)
-    wildcard = match is not None and (
-        match[1] is not None
-        or (
-            match[3] is not None
-            and _value(text, spec, match[2]) == spec.low
-            and _value(text, spec, match[3]) == spec.high
-        )
-        or (match[3] is None and match[4] is not None and _value(text, spec, match[2]) == spec.low)
-    )
+    match = _ITEM.fullmatch(field)  # one item: * */n 0-59 0-59/n 0/n are wildcards
+    if match is None or match[1] is not None:
+        return frozenset(values), match is not None
+    low, high, step = match[2], match[3], match[4]
+    starts_low = _value(text, spec, low) == spec.low
+    if high is None:
+        wildcard = starts_low and step is not None
+    else:
+        wildcard = starts_low and _value(text, spec, high) == spec.high
     return frozenset(values), wildcard
 
 
 def _read_item(text: str, spec: _Field, item: str, *, alone: bool) -> range:
     match = _ITEM.fullmatch(item)
     if match is None:
-        hint = next((hint for pattern, hint in _EXTENSIONS if pattern.search(item)), None)
-        reason = hint or "it is not a number, name, range, list or step"
-        raise InvalidCronExpression(_message(text, f"{item!r} in the {spec.name} field: {reason}"))
+        raise _invalid(text, f"{item!r} in the {spec.name} field: {_unsupported(item)}")
     star, low_text, high_text, step_text = match.groups()
     step = 1 if step_text is None else int(step_text)
     if step == 0:
-        raise InvalidCronExpression(
-            _message(text, f"{item!r} in the {spec.name} field has step 0; use a step of 1 or more")
-        )
+        raise _invalid(text, f"{item!r} in the {spec.name} field has step 0; use 1 or more")
     top = spec.high if spec.name != "day-of-week" else 6  # '*' and 'a/n' stop at Saturday
     if star is not None:
-        if not alone:
-            raise InvalidCronExpression(
-                _message(text, f"'*' cannot be listed with other values in the {spec.name} field")
-            )
+        if not alone and step_text is None:
+            raise _invalid(text, f"'*' is listed with other values in the {spec.name} field")
         return range(spec.low, top + 1, step)
     low = _value(text, spec, low_text)
     if high_text is None:
-        return (
-            range(low, (top if step_text else low) + 1, step) if low <= top else range(low, low + 1)
-        )
+        return range(low, (top if step_text and low <= top else low) + 1, step)
     high = _value(text, spec, high_text)
     if spec.name == "day-of-week" and high == 0 and low > 0:
         high = 7  # fri-sun
     if low == high:
-        raise InvalidCronExpression(
-            _message(
-                text,
-                f"range {item!r} has equal bounds, which croniter reads as the whole "
-                f"{spec.name} field; write {low_text!r} for that one value",
-            )
+        raise _invalid(
+            text,
+            f"range {item!r} has equal bounds, which croniter reads as the whole {spec.name} "
+            f"field; write {low_text!r} for that one value",
         )
     if low > high:
-        raise InvalidCronExpression(
-            _message(
-                text,
-                f"range {item!r} in the {spec.name} field runs backwards; write it as "
-                f"two ranges, e.g. '{low_text}-{spec.high},{spec.low}-{high_text}'",
-            )
+        raise _invalid(
+            text,
+            f"range {item!r} in the {spec.name} field runs backwards; write it as two "
+            f"ranges, e.g. '{low_text}-{spec.high},{spec.low}-{high_text}'",
         )
     return range(low, high + 1, step)
 
 
 def _value(text: str, spec: _Field, token: str) -> int:
+    if token.isdigit() and spec.low <= int(token) <= spec.high:
+        return int(token)
     if token.isdigit():
-        value = int(token)
-        if spec.low <= value <= spec.high:
-            return value
-        raise InvalidCronExpression(
-            _message(
-                text,
-                f"{token!r} is out of range for the {spec.name} field ({spec.low}-{spec.high})",
-            )
-        )
-    if token in spec.names:
+        reason = f"out of range, use {spec.low}-{spec.high}"
+    elif token in spec.names:
         return spec.names[token]
-    hint = next((hint for pattern, hint in _EXTENSIONS if pattern.search(token)), None)
-    if hint is None and spec.names:
-        hint = f"use a number or one of {', '.join(spec.names)}"
-    elif hint is None:
-        hint = f"use a number from {spec.low} to {spec.high}"
-    raise InvalidCronExpression(_message(text, f"{token!r} in the {spec.name} field: {hint}"))
+    elif any(pattern.search(token) for pattern, _ in _EXTENSIONS) or not spec.names:
+        reason = _unsupported(token)
+    else:
+        reason = f"use a number or one of {', '.join(spec.names)}"
+    raise _invalid(text, f"{token!r} in the {spec.name} field: {reason}")
+
+
+def _unsupported(token: str) -> str:
+    name = next((name for pattern, name in _EXTENSIONS if pattern.search(token)), None)
+    if name is None:
+        return "write a number, a name ('mon', 'jan'), '*', a range '1-5', a step '*/15' or a list"
+    return f"{name} is croniter or Quartz syntax that cronkit does not support; list the values"
 
 
 def _check_with_croniter(
@@ -408,31 +383,24 @@ def _check_with_croniter(
     try:
         expanded, _ = croniter.expand(" ".join(fields))
     except CroniterError as error:  # pragma: no cover - cronkit's own checks come first
-        raise InvalidCronExpression(_message(text, f"croniter rejects it: {error}")) from None
+        raise _invalid(text, f"croniter rejects it: {error}") from None
     for spec, field, ours, theirs in zip(_FIELDS, fields, sets, expanded, strict=True):
         top = 6 if spec.name == "day-of-week" else spec.high
         read = set(range(spec.low, top + 1)) if "*" in theirs else {int(v) for v in theirs}
         if read != ours:
-            explicit = ",".join(str(v) for v in sorted(ours))
-            raise InvalidCronExpression(
-                _message(
-                    text,
-                    f"croniter reads the {spec.name} field {field!r} as "
-                    f"{sorted(read)} where standard cron reads {sorted(ours)}; write the "
-                    f"values out, e.g. {explicit!r}",
-                )
+            raise _invalid(
+                text,
+                f"croniter reads the {spec.name} field {field!r} as {sorted(read)}, standard "
+                f"cron as {sorted(ours)}; write the values out as a list",
             )
     return expanded[2][0] != "*", expanded[_DOW][0] != "*"
 
 
 def _check_days_occur(text: str, days: frozenset[int], months: frozenset[int]) -> None:
     """Reject a day-of-month list that no allowed month has (`0 0 30 2 *`)."""
-    if any(day <= days_in_month(2000, month) for day in days for month in months):
-        return
-    raise InvalidCronExpression(
-        _message(
+    if not any(day <= days_in_month(2000, month) for day in days for month in months):
+        raise _invalid(
             text,
-            f"it never fires: day(s) {sorted(days)} never occur in month(s) "
-            f"{sorted(months)}; check the day-of-month and month fields",
+            f"it never fires: day(s) {sorted(days)} never occur in month(s) {sorted(months)}; "
+            "check the day-of-month and month fields",
         )
-    )

@@ -17,8 +17,10 @@ The UTC time line is cut into *blocks*, each holding its occurrences as a sorted
 
 Blocks never overlap and follow each other in UTC order, so the next occurrence is a bisection
 in the block holding the instant, and counting a range adds up whole blocks. Works with any
-PEP 495 tzinfo (`zoneinfo`, pendulum, dateutil, fixed offsets). Two transitions less than six
-hours apart that cancel each other would go unnoticed; no zone in the tz database has them.
+PEP 495 tzinfo (`zoneinfo`, pendulum, dateutil, fixed offsets). Regular days are recognised by
+probing the offset every six hours, so two transitions less than six hours apart that cancel
+each other would go unnoticed: in the tz database the closest two transitions since 1900
+are four days apart. Dates run from year 2 to year 9998.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from cronkit._clock import Clock, SystemClock
 from cronkit._config import SchedulerConfig, SchedulerReport
 from cronkit._enums import StopReason
 from cronkit._events import ObserverGroup, SchedulerObserver
-from cronkit._exceptions import InvalidJobError
+from cronkit._exceptions import ConfigurationError, InvalidJobError
 from cronkit._guard import BindableGuard, ExecutionGuard
 from cronkit._job import Job
 from cronkit._runner import JobRunner
@@ -144,17 +144,38 @@ class SchedulerHandle:
     def shutdown(self, timeout: timedelta | None = None) -> None:
         """Stop triggering, drop the queued trigger, let active runs finish.
 
+        A trigger already consumed when the call comes (its state being saved) still starts.
+        `run()` ends with `SchedulerStopped(reason=shutdown)`, or `cancelled` if `cancel()`
+        follows while it waits.
+
         Args:
-            timeout: cancel the runs still active after this long (None: wait for them).
+            timeout: cancel the (async) runs still active this long after the call (None: wait
+                for them). A later call with a timeout bounds a wait already in progress.
+
+        Raises:
+            ConfigurationError: `timeout` is not a timedelta >= 0.
         """
+        if timeout is not None and (not isinstance(timeout, timedelta) or timeout < timedelta(0)):
+            raise ConfigurationError(
+                f"shutdown(timeout={timeout!r}): the timeout must be a timedelta >= 0 or None, "
+                "e.g. timedelta(seconds=30)"
+            )
         self._scheduler._control("shutdown", timeout)
 
     def cancel(self) -> None:
-        """Stop triggering and cancel active async runs at once (thread runs are waited for)."""
+        """Stop triggering and cancel active async runs at once (thread runs are waited for).
+
+        A run admitted while this call came (its state or lease still being obtained) is
+        recorded `cancelled` without starting.
+        """
         self._scheduler._control("cancel")
 
     def pause(self) -> None:
-        """Stop evaluating triggers until `resume()`."""
+        """Stop evaluating the schedule until `resume()`.
+
+        Active runs go on, a queued trigger still starts when they end, and `trigger_now()`
+        still runs: pausing stops the schedule, not explicit requests.
+        """
         self._scheduler._control("pause")
 
     def resume(self) -> None:
@@ -162,5 +183,9 @@ class SchedulerHandle:
         self._scheduler._control("resume")
 
     def trigger_now(self) -> None:
-        """Submit one manual run through the overlap, window and guard checks."""
+        """Submit one manual run through the overlap, window and guard checks.
+
+        The run has `source=manual` and `scheduled_at` = now; it consumes no occurrence, so
+        neither `next_run_at` nor `trigger_count` (nor `max_runs`) moves.
+        """
         self._scheduler._control("trigger_now")

@@ -49,7 +49,8 @@ class ActiveRun:
 
     trigger: Trigger
     lease: ExecutionLease | None
-    cancellable: bool
+    cancellable: bool  # False for a thread task, and once the task has returned
+    trigger_count: int  # occurrences consumed when the run was admitted
     task: asyncio.Task[None] | None = None
     started: bool = False
     stop_status: RunStatus | None = None
@@ -74,13 +75,15 @@ async def acquire_lease(
 ) -> ExecutionLease | None:
     """The lease for `trigger`'s occurrence, or None after reporting why it was skipped.
 
-    An unreachable guard fails closed: the occurrence is skipped as `guard_unavailable`.
+    An unreachable guard (any connection-class error: `GuardUnavailableError`, refused, reset,
+    timed out) fails closed: the occurrence is skipped as `guard_unavailable`. Other errors,
+    such as a guard user without permission, propagate: they need a person, not a retry.
     """
     job = runner.job
     slot = ExecutionSlot(job.id, job.execution_resource_id, trigger.scheduled_at)
     try:
         lease = await guard.acquire(slot)
-    except Exception as exc:
+    except OSError as exc:
         runner.emit(
             ExecutionGuardUnavailable,
             scheduled_at=slot.scheduled_at,
@@ -116,8 +119,10 @@ async def execute(runner: JobRunner, run: ActiveRun) -> None:
     """
     try:
         await _run(runner, run)
-    except Exception as exc:  # the store failed while recording: fatal for this job
-        runner.fail(exc)
+    except BaseException as exc:  # the store failed, or SystemExit & co.: fatal for the job
+        runner.fail(exc)  # `run()` raises it
+        if isinstance(exc, asyncio.CancelledError):
+            raise
     finally:
         runner.finished(run)
 
@@ -136,7 +141,7 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
         scheduled_at=trigger.scheduled_at,
         catch_up=trigger.catch_up,
         timezone=runner.timezone,
-        trigger_count=state.trigger_count,
+        trigger_count=run.trigger_count,
         source=trigger.source,
         fencing_token=None if run.lease is None else run.lease.fencing_token,
         started_at=started_at,
@@ -179,6 +184,7 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
     except Exception as exc:
         status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
+        run.cancellable = False  # recording the outcome must not be cut short
         for keeper in run.keepers:
             keeper.cancel()
     await _complete(runner, run, started_at, status, error)

@@ -128,8 +128,7 @@ def validate_job_id(job_id: object) -> str:
         )
     if len(job_id) > MAX_JOB_ID_LENGTH:
         raise InvalidJobError(
-            f"job id {job_id[:40]!r}... is {len(job_id)} characters long; "
-            f"use at most {MAX_JOB_ID_LENGTH}"
+            f"job id {job_id!r} is {len(job_id)} characters long; use at most {MAX_JOB_ID_LENGTH}"
         )
     if any(ch.isspace() or not ch.isprintable() for ch in job_id):
         raise InvalidJobError(

@@ -8,6 +8,7 @@ so that an idle job costs one timer and nothing else.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,7 +80,7 @@ class JobRunner:
         self.paused = False
         self._manual: deque[Trigger] = deque()
         self._stop_request: StopReason | None = None
-        self._shutdown_timeout: float | None = None
+        self._stop_timers: list[TimerHandle] = []
         self._fatal: BaseException | None = None
         self._wake: asyncio.Future[None] | None = None
         self._timer: TimerHandle | None = None
@@ -89,14 +90,20 @@ class JobRunner:
     # -- control (called by SchedulerHandle) --------------------------------------------------
 
     def request_stop(self, reason: StopReason, timeout: timedelta | None = None) -> None:
-        """Stop triggering; `SHUTDOWN` waits for active runs, `CANCELLED` cancels them."""
+        """Stop triggering; `SHUTDOWN` waits for active runs (up to `timeout` from now, then
+        cancels them), `CANCELLED` cancels them at once."""
         if self._stop_request is not StopReason.CANCELLED:
             self._stop_request = reason
-            self._shutdown_timeout = None if timeout is None else timeout.total_seconds()
         if reason is StopReason.CANCELLED:
-            for run in list(self.active):
-                run.stop(RunStatus.CANCELLED, "CancelledError: the scheduler was cancelled")
+            self._stop_runs("CancelledError: the scheduler was cancelled")
+        elif timeout is not None:
+            expire = functools.partial(self._stop_runs, "CancelledError: shutdown timeout expired")
+            self._stop_timers.append(self.clock.call_later(timeout.total_seconds(), expire))
         self.poke()
+
+    def _stop_runs(self, error: str) -> None:
+        for run in list(self.active):
+            run.stop(RunStatus.CANCELLED, error)
 
     def pause(self) -> None:
         if not self.paused:
@@ -155,11 +162,12 @@ class JobRunner:
             self._disarm()
             await self._finish()
         except BaseException:
-            for run in list(self.active):
-                run.stop(RunStatus.CANCELLED, "CancelledError: the scheduler stopped")
+            self._stop_runs("CancelledError: the scheduler stopped")
             raise
         finally:
             self._disarm()
+            for timer in self._stop_timers:
+                timer.cancel()
         return self.report()
 
     async def _loop(self) -> None:
@@ -170,7 +178,8 @@ class JobRunner:
                 return
             if self.queued is not None and not self.active:
                 trigger, self.queued = self.queued, None
-                await self._start(trigger)
+                if not self._outside_window(trigger):  # checked again: time has passed
+                    await self._start(trigger)
                 continue
             if self._manual:
                 await self._dispatch(self._manual.popleft())
@@ -282,7 +291,7 @@ class JobRunner:
     # -- dispatching triggers -----------------------------------------------------------------
 
     async def _dispatch(self, trigger: Trigger) -> None:
-        """Apply the overlap policy, then start the run."""
+        """Check the window, apply the overlap policy, then start the run."""
         job = self.job
         self.emit(
             TriggerEmitted,
@@ -290,6 +299,10 @@ class JobRunner:
             catch_up=trigger.catch_up,
             source=trigger.source,
         )
+        # Before the overlap policy: a trigger that may not run neither waits in the queue
+        # (taking the place of one that may) nor replaces the active run.
+        if job.window is not None and self._outside_window(trigger):
+            return
         if self.active:
             overlap = job.overlap
             if overlap is OverlapPolicy.FORBID or (
@@ -310,25 +323,30 @@ class JobRunner:
                     run.stop(RunStatus.CANCELLED, "CancelledError: replaced by a newer run")
         await self._start(trigger)
 
+    def _outside_window(self, trigger: Trigger) -> bool:
+        """Whether `now` is outside the job's window (then `trigger` is skipped as such)."""
+        window = self.job.window
+        if window is None or window.matches(self.clock.now(), timezone=self.timezone):
+            return False
+        self.skip(trigger.scheduled_at, SkipReason.OUTSIDE_TIME_WINDOW)
+        return True
+
     async def _start(self, trigger: Trigger) -> None:
-        """Check the window and the guard, then start the run as its own task."""
-        job = self.job
-        if job.window is not None and not job.window.matches(
-            self.clock.now(), timezone=self.timezone
-        ):
-            self.skip(trigger.scheduled_at, SkipReason.OUTSIDE_TIME_WINDOW)
-            return
+        """Acquire the guard's lease, then start the run as its own task."""
         lease = None
         if self.guard is not None:
             lease = await acquire_lease(self, self.guard, trigger)
             if lease is None:
                 return
-        run = ActiveRun(trigger, lease, job.task.cancellable)
+        run = ActiveRun(trigger, lease, self.job.task.cancellable, self.state.trigger_count)
         self.active.append(run)
+        if self._stop_request is StopReason.CANCELLED:  # cancel() came during a save or acquire
+            run.stop(RunStatus.CANCELLED, "CancelledError: the scheduler was cancelled")
         run.task = asyncio.get_running_loop().create_task(execute(self, run))
 
-    def fail(self, error: Exception) -> None:
-        """A run could not record its outcome (the store failed): stop the job with `error`."""
+    def fail(self, error: BaseException) -> None:
+        """A run could not record its outcome (the store failed), or it raised a
+        `BaseException` such as `SystemExit`: stop the job with `error`."""
         if self._fatal is None:
             self._fatal = error
         self.poke()
@@ -354,38 +372,18 @@ class JobRunner:
     # -- the end ------------------------------------------------------------------------------
 
     async def _finish(self) -> None:
-        reason = self._stop_request
-        assert reason is not None
         if self.queued is not None:
             dropped, self.queued = self.queued, None
             self.skip(dropped.scheduled_at, SkipReason.OVERLAP)
-        if reason is StopReason.SHUTDOWN and self._shutdown_timeout is not None:
-            await self._drain(self._shutdown_timeout)
-            for run in list(self.active):
-                run.stop(RunStatus.CANCELLED, "CancelledError: shutdown timeout expired")
-        await self._drain(None)
+        while self.active:  # a shutdown timeout or cancel() stops them through `_stop_runs`
+            await self._wait(None)
         if self._fatal is not None:
             raise self._fatal
+        reason = self._stop_request  # read late: cancel() may come while a shutdown waits
+        assert reason is not None
         self.stop_reason = reason
         delete = self.config.terminal_state_policy is TerminalStatePolicy.DELETE
         if reason is StopReason.TERMINAL and delete:
             await self.store.delete(self.job.id)
             self.emit(TerminalStateDeleted)
         self.emit(SchedulerStopped, reason=reason)
-
-    async def _drain(self, timeout: float | None) -> None:
-        """Wait until no run is active, or `timeout` seconds have passed on the clock."""
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            self.poke()
-
-        timer = None if timeout is None else self.clock.call_later(timeout, expire)
-        try:
-            while self.active and not expired:
-                await self._wait(None)
-        finally:
-            if timer is not None:
-                timer.cancel()

@@ -33,7 +33,10 @@ _ZERO = timedelta(0)
 
 
 def _aware(instant: object, name: str) -> datetime:
-    """`instant` if it is an aware datetime, else `InvalidScheduleError`."""
+    """`instant` in UTC if it is an aware datetime, else `InvalidScheduleError`.
+
+    Converting first matters: Python adds and subtracts datetimes of one zone on the wall clock.
+    """
     if not isinstance(instant, datetime):
         raise InvalidScheduleError(
             f"{name}={instant!r} must be a timezone-aware datetime, e.g. "
@@ -44,22 +47,23 @@ def _aware(instant: object, name: str) -> datetime:
             f"{name}={instant!r} is a naive datetime; give it a zone, e.g. "
             "datetime(2025, 1, 1, 9, 0, tzinfo=ZoneInfo('Europe/Berlin')) or .replace(tzinfo=UTC)"
         )
-    return instant
+    return instant if instant.tzinfo is UTC else instant.astimezone(UTC)
 
 
-def _check_range(first: datetime, now: datetime, limit: int | None) -> None:
-    _aware(first, "first")
-    _aware(now, "now")
+def _check_range(first: datetime, now: datetime, limit: int | None) -> tuple[datetime, datetime]:
+    """`first` and `now` in UTC, checked."""
+    first, now = _aware(first, "first"), _aware(now, "now")
     if now < first:
         raise ValueError(f"first={first!r} is after now={now!r}; nothing can be due")
     if limit is not None and limit < 1:
         raise ValueError(f"limit={limit!r} must be at least 1, or None for no limit")
+    return first, now
 
 
 def _plus(instant: datetime, delta: timedelta) -> datetime | None:
-    """`instant + delta` in UTC, or None past `datetime.max`."""
+    """`instant + delta` (UTC), or None past `datetime.max`."""
     try:
-        return (instant + delta).astimezone(UTC)
+        return instant + delta
     except OverflowError:
         return None
 
@@ -89,7 +93,11 @@ class Interval:
                 "e.g. timedelta(minutes=5)"
             )
         try:
-            period = every if isinstance(every, timedelta) else timedelta(seconds=every)
+            period = (
+                timedelta(every.days, every.seconds, every.microseconds)  # plain, not a subclass
+                if isinstance(every, timedelta)
+                else timedelta(seconds=every)
+            )
         except (ValueError, OverflowError):  # nan, inf, beyond timedelta.max
             raise InvalidScheduleError(
                 f"every={every!r} is not a usable number of seconds; use e.g. timedelta(hours=1)"
@@ -131,11 +139,11 @@ class Interval:
         timezone: str | tzinfo | None = None,
     ) -> DueOccurrences:
         """Count the occurrences `first + k * every` up to `now`, in O(1)."""
-        _check_range(first, now, limit)
+        first, now = _check_range(first, now, limit)
         count = (now - first) // self.every + 1
         if limit is not None:
             count = min(count, limit)
-        last = (first + (count - 1) * self.every).astimezone(UTC)
+        last = first + (count - 1) * self.every
         return DueOccurrences(count, last, _plus(last, self.every))
 
     def fingerprint(self, *, timezone: str | tzinfo | None = None) -> str:
@@ -222,12 +230,12 @@ class AtTimes:
         timezone: str | tzinfo | None = None,
     ) -> DueOccurrences:
         """Count `first` and the instants in `(first, now]`, by bisection."""
-        _check_range(first, now, limit)
+        first, now = _check_range(first, now, limit)
         start = bisect_right(self.instants, first)
         count = 1 + bisect_right(self.instants, now) - start
         if limit is not None:
             count = min(count, limit)
-        last = first.astimezone(UTC) if count == 1 else self.instants[start + count - 2]
+        last = first if count == 1 else self.instants[start + count - 2]
         return DueOccurrences(count, last, self.next_after(last))
 
     def fingerprint(self, *, timezone: str | tzinfo | None = None) -> str:
@@ -245,7 +253,7 @@ def _instant(item: object) -> datetime:
                 f"instant {item!r} is not an ISO 8601 instant with an offset; write e.g. "
                 "'2026-12-24T17:00:00Z' or '2026-12-24T18:00:00+01:00'"
             ) from None
-    return _aware(item, "instant").astimezone(UTC)
+    return _aware(item, "instant")
 
 
 @final
@@ -261,7 +269,7 @@ class Cron:
 
     expr: str
     timezone: tzinfo | None
-    _expression: CronExpression = field(compare=False, hash=False, repr=False)
+    _expression: CronExpression = field(init=False, compare=False, hash=False, repr=False)
 
     def __init__(self, expr: str, timezone: str | tzinfo | None = None) -> None:
         """Parse and validate `expr`; resolve `timezone`.
@@ -326,7 +334,7 @@ class Cron:
         timezone: str | tzinfo | None = None,
     ) -> DueOccurrences:
         """Count `first` and the occurrences in `(first, now]`, whole local days at a time."""
-        _check_range(first, now, limit)
+        first, now = _check_range(first, now, limit)
         return self._expression.count_due(first, now, self.zone(timezone), limit=limit)
 
     def fingerprint(self, *, timezone: str | tzinfo | None = None) -> str:

@@ -37,10 +37,14 @@ async def load_state(runner: JobRunner) -> JobState:
     resume_from: datetime = now
     if stored.schedule_fingerprint not in (None, fingerprint):
         reason = f"schedule changed from {stored.schedule_fingerprint!r} to {fingerprint!r}"
+        # (Only `AtTimes` looks at `resume_from`.) Occurrences before the stored next_run_at
+        # were consumed; later ones, and any instant after now, cannot have been.
         if stored.next_run_at is not None:
-            resume_from = stored.next_run_at
+            resume_from = min(stored.next_run_at, now)
         elif stored.last_run_at is not None:
             resume_from = stored.last_run_at + timedelta(microseconds=1)
+    elif finished and stored.next_run_at is not None:
+        reason = f"max_runs={job.max_runs} is reached (trigger_count={stored.trigger_count})"
     elif (
         stored.next_run_at is None
         and not finished

@@ -11,6 +11,7 @@ await clock.advance(timedelta(days=1))   # every occurrence of the day runs, in 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
 from collections.abc import Callable
@@ -127,7 +128,10 @@ class FakeClock:
         await sleep_until_with(self, instant)
 
     async def to_thread(self, func: Callable[[], T]) -> T:
-        future: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(func))
+        # A plain executor future, not a task: a BaseException raised by `func` then reaches
+        # the awaiting run instead of escaping the event loop.
+        context = contextvars.copy_context()
+        future = asyncio.get_running_loop().run_in_executor(None, context.run, func)
         self._threads.add(future)
         try:
             return await future

@@ -9,6 +9,7 @@ reference matches against the sets themselves, not against cronkit's parser.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -149,7 +150,7 @@ def starts(draw: st.DrawFn) -> tuple[str, datetime]:
     """A zone and a start instant, most often within two days before a transition."""
     zone = draw(st.sampled_from([*ZONES, "Pacific/Apia"]))
     seconds = draw(st.integers(0, 59))
-    if TRANSITIONS[zone] and draw(st.booleans() | st.just(True)):
+    if TRANSITIONS[zone] and draw(st.integers(0, 3)) > 0:
         anchor = draw(st.sampled_from(TRANSITIONS[zone]))
         shift = draw(st.integers(-48 * 60, 12 * 60))
         return zone, anchor + timedelta(minutes=shift, seconds=seconds)
@@ -180,13 +181,14 @@ def reference(fields: Fields, zone: ZoneInfo, start: datetime, end: datetime) ->
 
 def ours(schedule: Cron, start: datetime, end: datetime) -> list[datetime]:
     found: list[datetime] = []
-    instant: datetime | None = start
+    current = start
     while True:
-        instant = schedule.next_after(instant)
-        if instant is None or instant > end:
+        following = schedule.next_after(current)
+        if following is None or following > end:
             return found
-        assert not found or instant > found[-1]
-        found.append(instant)
+        assert following > current
+        found.append(following)
+        current = following
 
 
 @settings(max_examples=150, deadline=None)
@@ -202,7 +204,7 @@ def test_next_after_agrees_with_the_minute_by_minute_reference(
     expected = reference(fields, zone, instant, end)
     got = ours(schedule, instant, end)
     assert got == expected
-    assert all(a < b for a, b in zip(got, got[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(got))
 
 
 @settings(max_examples=60, deadline=None)

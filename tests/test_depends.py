@@ -905,7 +905,7 @@ def class_by_bad_annotation(x: int | None = Depends()) -> None: ...
 def class_by_hidden_annotation(x: OnlyForTypeCheckers[str, int] = BY_ANNOTATION) -> None: ...
 
 
-def class_without_annotation(x=Depends()) -> None:  # type: ignore[no-untyped-def]  # noqa: B008
+def class_without_annotation(x=Depends()) -> None:  # type: ignore[no-untyped-def]
     pass
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cronkit._app import App
-from cronkit._job import RunContext
+from cronkit import App, JobTimeWindow, RunContext
 from cronkit.testing import FakeClock
 
 # A fake clock that never moves: `jobs` shows fire times relative to a fixed instant.
@@ -35,6 +34,11 @@ def ok(ctx: RunContext) -> None:
 @app.interval(hours=1, id="boom")
 async def boom() -> None:
     raise ValueError("the job failed on purpose")
+
+
+@app.interval(hours=1, id="closed", window=JobTimeWindow(segments="00:00-00:01"))
+async def closed() -> None:
+    print("closed ran", flush=True)
 
 
 def factory() -> App:

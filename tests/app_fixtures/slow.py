@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from cronkit._app import App
 
-HOLD_SECONDS = 1.0
+HOLD_SECONDS = float(os.environ.get("HOLD_SECONDS", "1.0"))
 """How long the job works. Real time: the command line is tested in a real subprocess."""
 
 app = App()

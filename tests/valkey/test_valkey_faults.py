@@ -177,7 +177,10 @@ async def test_cluster_down_is_unavailable(
     make_valkey_server: Callable[..., ValkeyServer],
 ) -> None:
     # A cluster node with no hash slot assigned answers CLUSTERDOWN to every key command.
-    node = make_valkey_server("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+    node = make_valkey_server(
+        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+        "--cluster-port", str(free_port()),  # the default (port + 10000) may exceed 65535
+    )  # fmt: skip
     store = ValkeyStateStore(node.url)
     guard = ValkeyExecutionGuard(node.url, CONFIG)
     try:

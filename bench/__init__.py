@@ -1,0 +1,2 @@
+"""cronkit's benchmark suite (not tests): `make bench`, i.e. `python -m bench`.
+"""

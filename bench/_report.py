@@ -1,0 +1,93 @@
+"""Pieces of `bench/RESULTS.md`: tables, number formatting, targets and their verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Profile", "Section", "Target", "fmt", "pct", "ratio", "table"]
+
+
+@dataclass
+class Target:
+    """One target of the issues and how the run did against it.
+
+    Attributes:
+        scenario: where it is measured (`S1`, `issue 3`, ...).
+        what: the target in words.
+        value: the measured value, formatted.
+        goal: the target value, formatted.
+        met: True, False, or None when it could not be measured.
+        margin: by how much it was met or missed, in words.
+        note_key: key of the analysis in `bench/notes.py`, shown when the target is missed.
+    """
+
+    scenario: str
+    what: str
+    value: str
+    goal: str
+    met: bool | None
+    margin: str = ""
+    note_key: str = ""
+
+
+@dataclass
+class Profile:
+    """A profile to take when a target is missed: `target(**kwargs)` run under a profiler.
+
+    `kind="cpu"` runs it under cProfile (its measurement window only, or all of it when
+    `whole`); `kind="memory"` calls `target`, which returns its own allocation summary.
+    """
+
+    title: str
+    target: str
+    kwargs: dict[str, Any]
+    kind: str = "cpu"
+    whole: bool = False
+
+
+@dataclass
+class Section:
+    """One scenario's part of the results: its markdown and its targets."""
+
+    id: str
+    title: str
+    body: str
+    targets: list[Target] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """`a / b`, or None when either is missing or `b` is zero."""
+    if a is None or b is None or b == 0 or a != a or b != b:
+        return None
+    return a / b
+
+
+def fmt(value: float | None, digits: int = 2, unit: str = "") -> str:
+    """`value` with `digits` significant decimals, or an em dash when missing."""
+    if value is None or value != value:
+        return "—"
+    if abs(value) >= 100 and digits > 0:
+        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.1f}"
+    else:
+        text = f"{value:.{digits}g}" if digits > 0 else f"{value:.0f}"
+        if "e" in text:
+            text = f"{value:.{digits}f}"
+    return f"{text}{unit}"
+
+
+def pct(value: float | None) -> str:
+    """`value` (a fraction) as a signed percentage."""
+    if value is None or value != value:
+        return "—"
+    return f"{value * 100:+.0f}%"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A markdown table, numbers right-aligned."""
+    out = ["| " + " | ".join(header) + " |"]
+    out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+    out.extend("| " + " | ".join(row) + " |" for row in rows)
+    return "\n".join(out)

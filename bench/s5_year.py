@@ -1,0 +1,176 @@
+"""S5, a virtual year: 365 days of a per-minute cron job under `FakeClock`, in wall seconds.
+
+No peer can do this: cronkit's engine takes all its time from a `Clock`, so a test can move
+through a year of occurrences at once. Three ways, each in its own process:
+
+- `app`: an `App(clock=FakeClock(...))` with `@app.cron("* * * * *")` on an async function that
+  takes the `RunContext` and one cached dependency, `serve()` running as a task and the clock
+  advanced by 365 days in one call (issue 5's workload);
+- `run_app`: the same through `cronkit.testing.run_app(app, clock)` (SPEC §12), the helper a
+  user's test would use, when this checkout has it (it also makes `datetime.now()` follow the
+  fake clock);
+- `engine`: one `Scheduler(clock=FakeClock(...))` running a `Job` with a `Task.from_async`,
+  no App, no Depends (issue 2's workload).
+
+Each run checks that it saw 525,600 runs (365 days) and that the n-th run was scheduled
+n minutes after the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from bench._report import Section, Target, fmt, ratio, table
+from bench._util import median, peak_rss_kib
+from cronkit import App, Cron, Depends, Job, RunContext, Scheduler, Task, TaskContext
+from cronkit.testing import FakeClock
+
+__all__ = ["cases", "report", "year"]
+
+ID = "S5"
+TITLE = "S5 — a virtual year under FakeClock"
+_REAL = {"perf": time.perf_counter, "cpu": time.process_time}  # out of freezegun's reach
+START = datetime(2025, 1, 1, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+class Counter:
+    """Counts runs and checks each one is the next minute."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.wrong = 0
+        self.expected = START + MINUTE
+
+    def saw(self, scheduled_at: datetime) -> None:
+        self.runs += 1
+        if scheduled_at != self.expected:
+            self.wrong += 1
+        self.expected = scheduled_at + MINUTE
+
+
+class Settings:
+    """The cached dependency's value."""
+
+
+_SETTINGS = Settings()
+_counter = Counter()
+
+
+def get_settings() -> Settings:
+    return _SETTINGS
+
+
+async def per_minute(ctx: RunContext, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    _counter.saw(ctx.scheduled_at)
+
+
+async def per_minute_task(context: TaskContext[None]) -> None:
+    _counter.saw(context.run.scheduled_at)
+
+
+async def year(variant: str, days: int) -> dict[str, Any]:
+    """Simulate `days` days of `* * * * *` through `variant` (`app`, `run_app`, `engine`)."""
+    counter = _counter
+    clock = FakeClock(START)
+    perf, cpu = _REAL["perf"], _REAL["cpu"]
+    began, cpu0 = perf(), cpu()
+    if variant == "engine":
+        scheduler = Scheduler(clock=clock)
+        running = asyncio.create_task(scheduler.run(Job("year", Cron("* * * * *"), Task.from_async(per_minute_task))))
+        await clock.settle()
+        await clock.advance(timedelta(days=days))
+        scheduler.handle().shutdown()
+        await running
+    else:
+        app = App(clock=clock)
+        app.cron("* * * * *", id="year")(per_minute)
+        if variant == "run_app":
+            from cronkit.testing import run_app  # type: ignore[attr-defined]
+
+            async with run_app(app, clock):
+                await clock.advance(timedelta(days=days))
+        else:
+            serving = asyncio.create_task(app.serve())
+            await clock.settle()
+            await clock.advance(timedelta(days=days))
+            app.shutdown()
+            await serving
+    wall_s, cpu_s = perf() - began, cpu() - cpu0
+    expected = days * 1440
+    return {
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
+        "runs": counter.runs,
+        "expected": expected,
+        "wrong_instants": counter.wrong,
+        "us_per_run": wall_s / counter.runs * 1e6 if counter.runs else float("nan"),
+        "peak_rss_mib": peak_rss_kib() / 1024,
+    }
+
+
+def has_run_app() -> bool:
+    """Whether this checkout's `cronkit.testing` has `run_app` (issue 5)."""
+    import cronkit.testing
+
+    return hasattr(cronkit.testing, "run_app")
+
+
+def cases(quick: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    days = 30 if quick else 365
+    variants = ["app", *(["run_app"] if has_run_app() else []), "engine"]
+    return [(v, "bench.s5_year:year", {"variant": v, "days": days}) for v in variants]
+
+
+LABELS = {
+    "app": "App + cached Depends, `serve()` task",
+    "run_app": "App + cached Depends, `testing.run_app`",
+    "engine": "bare engine (`Scheduler`, no App)",
+}
+
+
+def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
+    rows, targets = [], []
+    engine_wall = median(r["wall_s"] for r in results.get("engine", []))
+    for key, label in LABELS.items():
+        reps = results.get(key)
+        if not reps:
+            continue
+        wall = median(r["wall_s"] for r in reps)
+        runs = median(r["runs"] for r in reps)
+        ok = all(r["runs"] == r["expected"] and r["wrong_instants"] == 0 for r in reps)
+        rows.append([
+            label,
+            f"{fmt(runs, 0)} / {reps[0]['expected']:,}" + ("" if ok else " (WRONG)"),
+            fmt(wall, 3),
+            fmt(median(r["cpu_s"] for r in reps), 3),
+            fmt(median(r["us_per_run"] for r in reps), 3),
+            fmt(ratio(wall, engine_wall), 3, "×"),
+            fmt(median(r["peak_rss_mib"] for r in reps), 3),
+        ])  # fmt: skip
+        if wall is not None:
+            days = reps[0]["expected"] / 1440
+            year_s = wall * 365 / days
+            goal = 20.0
+            targets.append(Target(
+                "S5" if key != "engine" else "issue 2",
+                f"virtual year of `* * * * *`: {label}"
+                + ("" if days == 365 else f" (extrapolated from {days:.0f} days)"),
+                f"{year_s:.2f} s" + ("" if ok else ", wrong runs"),
+                "< 20 s",
+                year_s < goal and ok,
+                f"{(1 - year_s / goal) * 100:.0f}% under" if year_s < goal
+                else f"{(year_s / goal - 1) * 100:.0f}% over",
+                note_key="S5",
+            ))  # fmt: skip
+    header = ["system", "runs", "wall s", "CPU s", "µs per run", "vs engine", "peak RSS MiB"]
+    body = table(header, rows)
+    if not has_run_app():
+        body += (
+            "\n\n`cronkit.testing.run_app` (issue 5) is not in this checkout yet; the App row "
+            "drives `app.serve()` as a task under the `FakeClock` instead."
+        )
+    return Section(ID, TITLE, body, targets)
