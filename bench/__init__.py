@@ -1,2 +1,1 @@
-"""cronkit's benchmark suite (not tests): `make bench`, i.e. `python -m bench`.
-"""
+"""cronkit's benchmark suite (not tests): `make bench`, i.e. `python -m bench`."""

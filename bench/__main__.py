@@ -68,8 +68,12 @@ def run_child(target: str, kwargs: dict[str, Any], timeout: float = TIMEOUT_S) -
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                        help="S0 S1 S2 S3 S4 S5 S6 CATCHUP (default: all)")  # fmt: skip
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help="S0 S1 S2 S3 S4 S5 S6 CATCHUP (default: all)",
+    )
     parser.add_argument("--quick", action="store_true", help="short windows, one repetition")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 2, quick 1)")
     parser.add_argument("--output", type=Path, default=None, help="where to write the results")
@@ -90,8 +94,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def plan(args: argparse.Namespace) -> list[tuple[str, ModuleType, list[tuple[str, str, dict[str, Any]]]]]:
-    """Which cases of which scenario to run; S0 alone runs the floor's cases of S1–S3."""
+def plan(
+    args: argparse.Namespace,
+) -> list[tuple[str, ModuleType, list[tuple[str, str, dict[str, Any]]]]]:
+    """Which cases of which scenario to run; S0 alone runs the floor's cases of S1-S3."""
     out = []
     for key, module_name in SCENARIOS.items():
         floor_only = key in ("S1", "S2", "S3") and key not in args.chosen and "S0" in args.chosen
@@ -109,10 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     began, started_at = time.perf_counter(), datetime.now(UTC)
     where = machine()
-    print(f"cronkit benchmarks: {' '.join(args.chosen)}; {args.reps} repetition(s)"
-          f"{', quick' if args.quick else ''}", file=sys.stderr)  # fmt: skip
-    print(f"machine: {where['cpu']}, {where['cores']} cores, Python {where['python']}",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"cronkit benchmarks: {' '.join(args.chosen)}; {args.reps} repetition(s)"
+        f"{', quick' if args.quick else ''}",
+        file=sys.stderr,
+    )
+    print(
+        f"machine: {where['cpu']}, {where['cores']} cores, Python {where['python']}",
+        file=sys.stderr,
+    )
     everything: dict[str, dict[str, list[dict[str, Any]]]] = {}
     errors: list[str] = []
     sections: list[Section] = []
@@ -124,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                 result = run_child(target, kwargs)
                 seconds = time.perf_counter() - t0
                 status = "error" if "error" in result else "ok"
-                print(f"  {key} {case_key} rep {rep + 1}: {status} ({seconds:.1f} s)",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"  {key} {case_key} rep {rep + 1}: {status} ({seconds:.1f} s)", file=sys.stderr
+                )
                 if "error" in result:
                     errors.append(f"{key} {case_key} rep {rep + 1}: {result['error']}")
                     print(f"    {result['error']}", file=sys.stderr)
@@ -158,7 +170,11 @@ def take_profiles(sections: list[Section]) -> list[tuple[Profile, dict[str, Any]
         for profile in section.profiles:
             print(f"  profiling: {profile.title}", file=sys.stderr)
             if profile.kind == "cpu":
-                kwargs = {"target": profile.target, "kwargs": profile.kwargs, "whole": profile.whole}
+                kwargs = {
+                    "target": profile.target,
+                    "kwargs": profile.kwargs,
+                    "whole": profile.whole,
+                }
                 result = run_child("bench._profile:cpu", kwargs)
             else:
                 result = run_child(profile.target, profile.kwargs)
@@ -238,7 +254,10 @@ def render_results(
             if key in seen:
                 continue
             seen.add(key)
-            out += ["", f"### {target.scenario}: {target.what} — {target.value} (goal {target.goal})"]
+            out += [
+                "",
+                f"### {target.scenario}: {target.what} — {target.value} (goal {target.goal})",
+            ]
             out += ["", notes.NOTES.get(key, "(no analysis written for this target yet)")]
         for profile, result in profiles:
             out += ["", f"### Profile — {profile.title}", ""]

@@ -23,6 +23,7 @@ from bench._util import WINDOW_PROFILER
 
 __all__ = ["cpu"]
 
+
 def _area(filename: str) -> str:
     if "/cronkit/" in filename:
         return "cronkit/" + filename.rsplit("/cronkit/", 1)[1]
@@ -85,7 +86,10 @@ def _call(function: Any, kwargs: dict[str, Any]) -> Any:
 
 
 def _summary(profiler: cProfile.Profile, result: Any, top: int) -> dict[str, Any]:
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    try:
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    except TypeError:  # the workload has no measurement window: nothing was profiled
+        return {"result": result, "total_s": 0.0, "areas": [], "top": []}
     areas: dict[str, float] = {}
     rows = []
     total = 0.0
@@ -110,11 +114,15 @@ def _summary(profiler: cProfile.Profile, result: Any, top: int) -> dict[str, Any
 
 def render(title: str, profile: dict[str, Any]) -> str:
     """Markdown for one CPU profile."""
-    lines = [f"**Profile: {title}** (cProfile, {profile['total_s']:.2f} s of profiled CPU, "
-             "idle waiting excluded)\n"]  # fmt: skip
+    lines = [
+        f"**Profile: {title}** (cProfile, {profile['total_s']:.2f} s of profiled CPU, "
+        "idle waiting excluded)\n"
+    ]
     lines.append("| area | share of CPU |\n|---|---:|")
     lines.extend(f"| {area} | {share * 100:.1f}% |" for area, share in profile["areas"])
-    lines.append("\n| function | calls | own s | cumulative s | own share |\n|---|---:|---:|---:|---:|")
+    lines.append(
+        "\n| function | calls | own s | cumulative s | own share |\n|---|---:|---:|---:|---:|"
+    )
     lines.extend(
         f"| `{row['function']}` | {row['calls']:,} | {row['own_s']:.3f} | {row['cum_s']:.3f} "
         f"| {row['own_share'] * 100:.1f}% |"

@@ -85,9 +85,14 @@ def pct(value: float | None) -> str:
     return f"{value * 100:+.0f}%"
 
 
+def _numeric(cell: str) -> bool:
+    return bool(cell) and (cell[0].isdigit() or cell[0] in "\u2014+-\u2212")
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A markdown table, numbers right-aligned."""
+    """A markdown table; columns whose cells are all numbers are right-aligned."""
+    numeric = [all(_numeric(row[i]) for row in rows) and bool(rows) for i in range(len(header))]
     out = ["| " + " | ".join(header) + " |"]
-    out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+    out.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
     out.extend("| " + " | ".join(row) + " |" for row in rows)
     return "\n".join(out)

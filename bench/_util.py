@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "WINDOW_PROFILER",
+    "clear_cron_parse_cache",
     "CpuWindow",
     "current_rss_kib",
     "lateness_summary",
@@ -61,7 +62,15 @@ def current_rss_kib() -> float:
 
 
 def peak_rss_kib() -> float:
-    """The peak resident set size of this process, in KiB."""
+    """The peak resident set size of this process image, in KiB (VmHWM).
+
+    Not `getrusage().ru_maxrss`: Linux carries that over `exec` from the forked parent, so a
+    child started by a 30 MiB parent would report at least 30 MiB.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
@@ -131,3 +140,16 @@ def machine() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "load": load,
     }
+
+
+def clear_cron_parse_cache() -> None:
+    """Forget cronkit's parsed expressions, so that the next `Cron(...)` parses afresh.
+
+    cronkit shares one parsed expression (with its per-zone caches) between equal texts; a
+    cold measurement must not reuse one. Private API: a no-op if the cache is gone.
+    """
+    try:
+        from cronkit._cron import _parse_cached
+    except ImportError:  # pragma: no cover - depends on cronkit's internals
+        return
+    _parse_cached.cache_clear()

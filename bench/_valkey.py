@@ -49,9 +49,23 @@ def valkey_server() -> Iterator[str]:
 
     directory = Path(tempfile.mkdtemp(prefix="ck-bench-valkey-"))
     port = _free_port()
-    command = [str(get_binary_path()), "--bind", "127.0.0.1", "--port", str(port),
-               "--dir", str(directory), "--save", "", "--appendonly", "no",
-               "--daemonize", "no", "--logfile", str(directory / "valkey.log")]  # fmt: skip
+    command = [
+        str(get_binary_path()),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--logfile",
+        str(directory / "valkey.log"),
+    ]
     process = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,

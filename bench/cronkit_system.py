@@ -71,7 +71,9 @@ async def tick(ctx: RunContext) -> None:
     _record((_now(), ctx.scheduled_at))
 
 
-async def tick_depends(ctx: RunContext, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+async def tick_depends(
+    ctx: RunContext, settings: Annotated[Settings, Depends(get_settings)]
+) -> None:
     _record((_now(), ctx.scheduled_at))
 
 
@@ -234,11 +236,13 @@ async def memory_profile(n: int, top: int = 12) -> dict[str, Any]:
             frame = stat.traceback[0]
             where = frame.filename.rsplit("/site-packages/", 1)[-1].rsplit("/work/main/", 1)[-1]
             where = where.rsplit("/lib/python3", 1)[-1]
-            rows.append({
-                "site": f"{where}:{frame.lineno}",
-                "code": linecache.getline(frame.filename, frame.lineno).strip()[:90],
-                "bytes_per_job": stat.size_diff / n,
-                "objects_per_job": stat.count_diff / n,
-            })
+            rows.append(
+                {
+                    "site": f"{where}:{frame.lineno}",
+                    "code": linecache.getline(frame.filename, frame.lineno).strip()[:90],
+                    "bytes_per_job": stat.size_diff / n,
+                    "objects_per_job": stat.count_diff / n,
+                }
+            )
         steps[step] = {"bytes_per_job": sum(s.size_diff for s in stats) / n, "top": rows}
     return {"kind": "memory", "n": n, "steps": steps}

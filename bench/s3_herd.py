@@ -33,28 +33,53 @@ def _paired(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float | None:
 
 
 def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
-    header = ["system", "runs", "last start ms after the instant", "lateness p50 ms", "p99 ms",
-              "last start ÷ floor", "last start ÷ APScheduler"]  # fmt: skip
+    header = [
+        "system",
+        "runs",
+        "last start ms after the instant",
+        "lateness p50 ms",
+        "p99 ms",
+        "last start ÷ floor",
+        "last start ÷ APScheduler",
+    ]
     rows = []
     floor, aps = results.get("floor", []), results.get("apscheduler", [])
     for key, (label, _) in LABELS.items():
         reps = results.get(key)
         if not reps:
             continue
-        rows.append([label, f"{fmt(median(r['runs'] for r in reps), 0)} / {N:,}",
-                     fmt(median(r["last_start_ms"] for r in reps), 3),
-                     fmt(median(r["p50_ms"] for r in reps), 3),
-                     fmt(median(r["p99_ms"] for r in reps), 3),
-                     "1" if key == "floor" else fmt(_paired(reps, floor), 3, "×"),
-                     "—" if key != "cronkit" else fmt(_paired(reps, aps), 3, "×")])  # fmt: skip
+        rows.append(
+            [
+                label,
+                f"{fmt(median(r['runs'] for r in reps), 0)} / {N:,}",
+                fmt(median(r["last_start_ms"] for r in reps), 3),
+                fmt(median(r["p50_ms"] for r in reps), 3),
+                fmt(median(r["p99_ms"] for r in reps), 3),
+                "1" if key == "floor" else fmt(_paired(reps, floor), 3, "x"),
+                "—" if key != "cronkit" else fmt(_paired(reps, aps), 3, "x"),
+            ]
+        )
     value = _paired(results.get("cronkit", []), floor)
     target = Target(
-        "S3", "last start after the instant (cronkit App) ≤ 2× the floor's",
-        fmt(value, 3, "×"), "≤ 2×", None if value is None else value <= 2.0,
-        "" if value is None else f"{abs(2 - value) / 2 * 100:.0f}% {'under' if value <= 2 else 'over'} the limit",
-        note_key="S3")  # fmt: skip
-    profiles = [] if target.met is not False else [
-        Profile("cronkit App, 2,000 one-shot jobs due at once (S3)", "bench.cronkit_system:herd",
-                {"n": N})
-    ]  # fmt: skip
+        "S3",
+        "last start after the instant (cronkit App) ≤ 2x the floor's",
+        fmt(value, 3, "x"),
+        "≤ 2x",
+        None if value is None else value <= 2.0,
+        ""
+        if value is None
+        else f"{abs(2 - value) / 2 * 100:.0f}% {'under' if value <= 2 else 'over'} the limit",
+        note_key="S3",
+    )
+    profiles = (
+        []
+        if target.met is not False
+        else [
+            Profile(
+                "cronkit App, 2,000 one-shot jobs due at once (S3)",
+                "bench.cronkit_system:herd",
+                {"n": N},
+            )
+        ]
+    )
     return Section(ID, TITLE, table(header, rows), [target], profiles)

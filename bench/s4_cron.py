@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench._report import Section, Target, fmt, ratio, table
-from bench._util import median
+from bench._util import clear_cron_parse_cache, median
 
 __all__ = ["EXPRESSIONS", "VECTORS", "cases", "cronkit", "croniter_", "report"]
 
@@ -52,31 +52,74 @@ def _z(text: str) -> datetime:
 
 
 def _hourly(first: str, count: int) -> list[str]:
-    return [
-        (_z(first) + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%MZ") for h in range(count)
-    ]
+    return [(_z(first) + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%MZ") for h in range(count)]
 
 
 # SPEC §2.1: (expression, zone, after, until, the occurrences in (after, until]).
 VECTORS: tuple[tuple[str, str, str, str, list[str]], ...] = (
-    ("30 2 * * *", "Europe/Berlin", "2025-03-28T12:00Z", "2025-03-31T12:00Z",
-     ["2025-03-29T01:30Z", "2025-03-30T01:00Z", "2025-03-31T00:30Z"]),
-    ("30 2 * * *", "Europe/Berlin", "2025-10-25T12:00Z", "2025-10-26T23:59Z",
-     ["2025-10-26T00:30Z"]),
-    ("*/30 * * * *", "Europe/Berlin", "2025-03-29T23:59Z", "2025-03-30T01:59Z",
-     ["2025-03-30T00:00Z", "2025-03-30T00:30Z", "2025-03-30T01:00Z", "2025-03-30T01:30Z"]),
-    ("*/30 * * * *", "Europe/Berlin", "2025-10-25T23:59Z", "2025-10-26T02:00Z",
-     ["2025-10-26T00:00Z", "2025-10-26T00:30Z", "2025-10-26T01:00Z", "2025-10-26T01:30Z",
-      "2025-10-26T02:00Z"]),
-    ("0 * * * *", "Europe/Berlin", "2025-10-25T21:30Z", "2025-10-26T04:00Z",
-     _hourly("2025-10-25T22:00Z", 7)),
-    ("30 1 * * *", "America/New_York", "2025-11-01T12:00Z", "2025-11-02T12:00Z",
-     ["2025-11-02T05:30Z"]),
-    ("30 2 * * *", "America/New_York", "2025-03-08T12:00Z", "2025-03-09T12:00Z",
-     ["2025-03-09T07:00Z"]),
-    ("30 2 * * *", "America/New_York", "2025-11-01T12:00Z", "2025-11-02T12:00Z",
-     ["2025-11-02T07:30Z"]),
-)  # fmt: skip
+    (
+        "30 2 * * *",
+        "Europe/Berlin",
+        "2025-03-28T12:00Z",
+        "2025-03-31T12:00Z",
+        ["2025-03-29T01:30Z", "2025-03-30T01:00Z", "2025-03-31T00:30Z"],
+    ),
+    (
+        "30 2 * * *",
+        "Europe/Berlin",
+        "2025-10-25T12:00Z",
+        "2025-10-26T23:59Z",
+        ["2025-10-26T00:30Z"],
+    ),
+    (
+        "*/30 * * * *",
+        "Europe/Berlin",
+        "2025-03-29T23:59Z",
+        "2025-03-30T01:59Z",
+        ["2025-03-30T00:00Z", "2025-03-30T00:30Z", "2025-03-30T01:00Z", "2025-03-30T01:30Z"],
+    ),
+    (
+        "*/30 * * * *",
+        "Europe/Berlin",
+        "2025-10-25T23:59Z",
+        "2025-10-26T02:00Z",
+        [
+            "2025-10-26T00:00Z",
+            "2025-10-26T00:30Z",
+            "2025-10-26T01:00Z",
+            "2025-10-26T01:30Z",
+            "2025-10-26T02:00Z",
+        ],
+    ),
+    (
+        "0 * * * *",
+        "Europe/Berlin",
+        "2025-10-25T21:30Z",
+        "2025-10-26T04:00Z",
+        _hourly("2025-10-25T22:00Z", 7),
+    ),
+    (
+        "30 1 * * *",
+        "America/New_York",
+        "2025-11-01T12:00Z",
+        "2025-11-02T12:00Z",
+        ["2025-11-02T05:30Z"],
+    ),
+    (
+        "30 2 * * *",
+        "America/New_York",
+        "2025-03-08T12:00Z",
+        "2025-03-09T12:00Z",
+        ["2025-03-09T07:00Z"],
+    ),
+    (
+        "30 2 * * *",
+        "America/New_York",
+        "2025-11-01T12:00Z",
+        "2025-11-02T12:00Z",
+        ["2025-11-02T07:30Z"],
+    ),
+)
 
 
 def _label(instant: datetime) -> str:
@@ -98,7 +141,9 @@ def _walk_times(walk: Callable[[], None], steps: int, min_walks: int, budget_s: 
     walk()
     per_step = []
     began = time.perf_counter()
-    while len(per_step) < min_walks or (time.perf_counter() - began < budget_s and len(per_step) < 50):
+    while len(per_step) < min_walks or (
+        time.perf_counter() - began < budget_s and len(per_step) < 50
+    ):
         t0 = time.perf_counter()
         walk()
         per_step.append((time.perf_counter() - t0) / steps * 1e6)
@@ -118,13 +163,12 @@ def _cold_times(call: Callable[[], object], repeats: int) -> float:
 def cronkit(steps: int, cold_repeats: int, budget_s: float) -> dict[str, Any]:
     """cronkit's `Cron.next_after`: cold and warm µs per expression, DST vectors, year count."""
     from cronkit import Cron
-    from cronkit._cron import _parse_cached  # the parse cache, cleared for cold numbers
 
     rows = {}
     for expr, zone in EXPRESSIONS:
 
         def cold(expr: str = expr, zone: str = zone) -> object:
-            _parse_cached.cache_clear()
+            clear_cron_parse_cache()
             return Cron(expr, zone).next_after(START)
 
         schedule = Cron(expr, zone)
@@ -143,17 +187,24 @@ def cronkit(steps: int, cold_repeats: int, budget_s: float) -> dict[str, Any]:
     for expr, zone, after, until, expected in VECTORS:
         schedule = Cron(expr, zone)
         got = _collect(schedule.next_after, after, until)
-        vectors.append({"vector": f"{expr} @ {zone} ({after} .. {until}]", "got": got,
-                        "expected": expected, "ok": got == expected})  # fmt: skip
+        vectors.append(
+            {
+                "vector": f"{expr} @ {zone} ({after} .. {until}]",
+                "got": got,
+                "expected": expected,
+                "ok": got == expected,
+            }
+        )
     year = {}
     for zone in ("UTC", "Europe/Berlin"):
         times = []
         for _ in range(5):
-            _parse_cached.cache_clear()
+            clear_cron_parse_cache()
             schedule = Cron("* * * * *", zone)
             t0 = time.perf_counter()
             due = schedule.consume_due(
-                datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 12, 31, 23, 59, tzinfo=UTC),
+                datetime(2025, 1, 1, tzinfo=UTC),
+                datetime(2025, 12, 31, 23, 59, tzinfo=UTC),
                 limit=None,
             )
             times.append((time.perf_counter() - t0) * 1e3)
@@ -194,7 +245,11 @@ def croniter_(steps: int, cold_repeats: int, budget_s: float) -> dict[str, Any]:
 
 
 def cases(quick: bool) -> list[tuple[str, str, dict[str, Any]]]:
-    kwargs = {"steps": 2000, "cold_repeats": 50 if quick else 200, "budget_s": 0.2 if quick else 0.6}
+    kwargs = {
+        "steps": 2000,
+        "cold_repeats": 50 if quick else 200,
+        "budget_s": 0.2 if quick else 0.6,
+    }
     return [
         ("cronkit", "bench.s4_cron:cronkit", kwargs),
         ("croniter", "bench.s4_cron:croniter_", kwargs),
@@ -203,8 +258,15 @@ def cases(quick: bool) -> list[tuple[str, str, dict[str, Any]]]:
 
 def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
     ours, theirs = results.get("cronkit", []), results.get("croniter", [])
-    header = ["expression @ zone", "cronkit cold µs", "croniter cold µs", "cold ratio",
-              "cronkit warm µs", "croniter warm µs", "warm ratio"]  # fmt: skip
+    header = [
+        "expression @ zone",
+        "cronkit cold µs",
+        "croniter cold µs",
+        "cold ratio",
+        "cronkit warm µs",
+        "croniter warm µs",
+        "warm ratio",
+    ]
     rows, warm_ratios, worst = [], [], None
     for expr, zone in EXPRESSIONS:
         key = f"{expr} @ {zone}"
@@ -216,20 +278,35 @@ def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
         if rw is not None:
             warm_ratios.append(rw)
             worst = key if worst is None or rw >= max(warm_ratios) else worst
-        rows.append([f"`{key}`", fmt(oc, 2), fmt(tc, 2), fmt(ratio(oc, tc), 3, "×"),
-                     fmt(ow, 2), fmt(tw, 2), fmt(rw, 3, "×")])  # fmt: skip
+        rows.append(
+            [
+                f"`{key}`",
+                fmt(oc, 2),
+                fmt(tc, 2),
+                fmt(ratio(oc, tc), 3, "x"),
+                fmt(ow, 2),
+                fmt(tw, 2),
+                fmt(rw, 3, "x"),
+            ]
+        )
     lines = [table(header, rows)]
     vector_rows = []
     cronkit_ok = bool(ours) and all(all(v["ok"] for v in r["vectors"]) for r in ours)
     for i, (expr, zone, after, until, expected) in enumerate(VECTORS):
         ours_v = ours[0]["vectors"][i] if ours else None
         theirs_v = theirs[0]["vectors"][i] if theirs else None
-        vector_rows.append([
-            f"`{expr}` {zone} ({after} .. {until}]",
-            ", ".join(t[11:] if len(expected) > 1 else t for t in expected),
-            "—" if ours_v is None else ("yes" if ours_v["ok"] else "NO: " + ", ".join(ours_v["got"])),
-            "—" if theirs_v is None else ("yes" if theirs_v["ok"] else ", ".join(theirs_v["got"])),
-        ])  # fmt: skip
+        vector_rows.append(
+            [
+                f"`{expr}` {zone} ({after} .. {until}]",
+                ", ".join(t[11:] if len(expected) > 1 else t for t in expected),
+                "—"
+                if ours_v is None
+                else ("yes" if ours_v["ok"] else "NO: " + ", ".join(ours_v["got"])),
+                "—"
+                if theirs_v is None
+                else ("yes" if theirs_v["ok"] else ", ".join(theirs_v["got"])),
+            ]
+        )
     lines.append("\nSPEC §2.1 daylight-saving vectors (occurrences in `(after .. until]`, UTC):\n")
     lines.append(table(["vector", "SPEC §2.1", "cronkit", "croniter get_next"], vector_rows))
     if ours:
@@ -244,8 +321,8 @@ def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
         Target(
             "S4",
             "warm next occurrence ≤ croniter's own cost (worst expression)",
-            f"{fmt(max_ratio, 3)}× croniter ({worst})" if max_ratio is not None else "—",
-            "≤ 1×",
+            f"{fmt(max_ratio, 3)}x croniter ({worst})" if max_ratio is not None else "—",
+            "≤ 1x",
             None if max_ratio is None else max_ratio <= 1.0,
             "" if max_ratio is None else f"{(1 - max_ratio) * 100:.0f}% below croniter at worst",
         ),

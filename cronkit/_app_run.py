@@ -29,7 +29,6 @@ from cronkit._events import (
 )
 from cronkit._job import Job
 from cronkit._state import RunRecord
-from cronkit._store import BindableStore
 
 if TYPE_CHECKING:
     from cronkit._app import App
@@ -209,9 +208,6 @@ class AppRuntime:
             raise RuntimeError("the App is already running; shut it down before starting it again")
         self.active = True
         self._loop = loop = asyncio.get_running_loop()
-        app = self.app
-        if isinstance(app.store, BindableStore):  # once, so that store events are not repeated
-            app.store.bind(clock=app.clock, observer=self.observer)
         self.schedulers = {job.id: self._scheduler(observer) for job in jobs}
         installed = install_signal_handlers(loop, self.shutdown, self.cancel) if signals else []
         try:
@@ -230,7 +226,5 @@ class AppRuntime:
 
     def _scheduler(self, observer: ObserverGroup) -> Scheduler:
         app = self.app
-        scheduler = Scheduler(app.config, app.store, guard=app.guard, clock=app.clock)
-        # The engine wraps whatever it is given in a new ObserverGroup; the App shares one.
-        scheduler.observer = observer
-        return scheduler
+        # One ObserverGroup shared by every job's scheduler: a shared store binds it once.
+        return Scheduler(app.config, app.store, observer=observer, guard=app.guard, clock=app.clock)

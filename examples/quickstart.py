@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cronkit import (
     App,
@@ -26,8 +26,6 @@ from cronkit import (
     SchedulerEvent,
     SchedulerStopped,
 )
-
-START = datetime.now(UTC)  # the `at` instants are relative to the start of the demo
 
 
 def stamp(instant: datetime) -> str:
@@ -60,6 +58,7 @@ class Summary:
 
 
 app = App(observers=[Summary()])  # add cronkit.LogObserver() to log every event as well
+START = app.clock.now()  # the `at` instants below are relative to the start of the demo
 
 
 @app.interval(seconds=2, max_runs=4, id="heartbeat")

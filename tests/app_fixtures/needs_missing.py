@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-import cronkit_no_such_package  # noqa: F401
+import cronkit_no_such_package  # type: ignore[import-not-found]  # noqa: F401
