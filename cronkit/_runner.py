@@ -156,8 +156,8 @@ class JobRunner:
     # -- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> SchedulerReport:
-        self.state = await load_state(self)
         try:
+            self.state = await load_state(self)
             await self._loop()
             self._disarm()
             await self._finish()
@@ -195,6 +195,15 @@ class JobRunner:
                 self._stop_request = StopReason.TERMINAL
                 return
             await self._wait(None if blocked else next_run_at)
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether shutdown or cancel was asked for."""
+        return self._stop_request is not None
+
+    async def wait_until(self, instant: datetime) -> None:
+        """Sleep until `instant` on the clock, or until a control call wakes the loop."""
+        await self._wait(instant)
 
     async def _wait(self, until: datetime | None) -> None:
         """Sleep until `until` (None: no deadline) or a poke; the timer outlives wake-ups."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cronkit._events import StateLoaded, StateRepaired
-from cronkit._exceptions import StateCorruptedError
+from cronkit._exceptions import StateCorruptedError, StoreUnavailableError
 from cronkit._state import JobState
 
 if TYPE_CHECKING:
@@ -15,14 +16,54 @@ if TYPE_CHECKING:
 
 __all__ = ["load_state"]
 
+_log = logging.getLogger("cronkit")
+_FIRST_RETRY = timedelta(seconds=1)
+_LAST_RETRY = timedelta(seconds=30)
+
+
+class _Stopped(Exception):
+    """Shutdown or cancel came while the store was still unreachable."""
+
+
+async def _load_stored(runner: JobRunner) -> JobState | None:
+    """Load the job's stored state, waiting (with backoff) while the store is unreachable.
+
+    Starting a job without knowing its stored state could run occurrences again and later
+    overwrite that state, so an unreachable store at start-up is waited for, not guessed.
+    """
+    delay = _FIRST_RETRY
+    while True:
+        try:
+            return await runner.store.load(runner.job.id)
+        except StoreUnavailableError as exc:
+            if runner.stop_requested:
+                raise _Stopped from exc
+            _log.warning(
+                "job %r waits for its state store (%s); next attempt in %ss",
+                runner.job.id,
+                exc,
+                delay.total_seconds(),
+            )
+            await runner.wait_until(runner.clock.now() + delay)
+            if runner.stop_requested:
+                raise _Stopped from exc
+            delay = min(delay * 2, _LAST_RETRY)
+
 
 async def load_state(runner: JobRunner) -> JobState:
-    """The state the job starts from, saved at once when it is new or repaired."""
+    """The state the job starts from, saved at once when it is new or repaired.
+
+    If shutdown or cancel comes while the store is unreachable, the job ends without state:
+    an empty `JobState` that is never saved.
+    """
+    try:
+        stored = await _load_stored(runner)
+    except _Stopped:
+        return JobState(runner.job.id)
     job, clock, zone = runner.job, runner.clock, runner.timezone
     schedule = job.schedule
     now = clock.now()
     fingerprint = schedule.fingerprint(timezone=zone)
-    stored = await runner.store.load(job.id)
     if stored is None:
         first = None if job.max_runs == 0 else schedule.first_occurrence(now, timezone=zone)
         state = JobState(job.id, next_run_at=first, schedule_fingerprint=fingerprint)

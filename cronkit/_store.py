@@ -110,8 +110,10 @@ class ResilientStateStore:
     never overwrites a stored value it cannot decode; the error propagates and the store stays
     degraded until the key is repaired.
 
-    A job loaded for the first time while degraded has no mirrored state, so `load` returns
-    None and the job starts fresh; its new state is written back like any other.
+    A job that the store has not seen since it was created (neither loaded nor saved) cannot
+    be loaded while degraded: the mirror does not know what the primary holds for it, and
+    answering "nothing stored" would let the job start over and later overwrite its real
+    state. Such a `load` raises `StoreUnavailableError`; the engine waits and tries again.
 
     Args:
         primary: the store that persists states, e.g. `cronkit.valkey.ValkeyStateStore`.
@@ -150,6 +152,7 @@ class ResilientStateStore:
         self._observers = ObserverGroup()
         self._mirror: dict[str, JobState] = {}
         self._dirty: set[str] = set()  # changed while degraded; absent from mirror = deleted
+        self._known: set[str] = set()  # jobs whose stored state the mirror reflects
         self._degraded = False
         self._last_attempt = 0.0
         self._written_back: set[str] = set()
@@ -188,11 +191,19 @@ class ResilientStateStore:
                     self._mirror.pop(job_id, None)
                 else:
                     self._mirror[job_id] = state
+                self._known.add(job_id)
                 return state
+        if job_id not in self._known:
+            raise StoreUnavailableError(
+                f"the stored state of job {job_id!r} is unknown: the primary store is "
+                "unreachable and this job was not loaded before it went away; retry when "
+                "the primary answers"
+            )
         return self._mirror.get(job_id)
 
     async def save(self, state: JobState) -> None:
         await self._before(state.job_id)
+        self._known.add(state.job_id)
         if not self._degraded:
             try:
                 await self._primary.save(state)
@@ -208,6 +219,7 @@ class ResilientStateStore:
 
     async def delete(self, job_id: str) -> None:
         await self._before(job_id)
+        self._known.add(job_id)
         if not self._degraded:
             try:
                 await self._primary.delete(job_id)

@@ -198,29 +198,47 @@ async def test_degrading_on_delete_forgets_the_state(
     assert store.degraded
 
 
-async def test_a_job_never_seen_loads_as_none_while_degraded(
+async def test_a_job_never_seen_cannot_be_loaded_while_degraded(
     store: ResilientStateStore, primary: FlakyStore
 ) -> None:
+    # Answering None would let the job start over and later overwrite what is really stored.
     await primary.inner.save(state("unseen"))
     primary.fail(DOWN)
 
-    assert await store.load("unseen") is None
+    with pytest.raises(StoreUnavailableError, match="'unseen' is unknown"):
+        await store.load("unseen")
+    assert await primary.inner.load("unseen") == state("unseen")
+
+
+async def test_jobs_seen_before_the_outage_load_from_the_mirror(
+    store: ResilientStateStore, primary: FlakyStore
+) -> None:
+    await primary.inner.save(state("loaded"))
+    assert await store.load("loaded") == state("loaded")
+    assert await store.load("absent") is None
+    await store.delete("deleted")
+    primary.fail(DOWN)
+
+    assert await store.load("loaded") == state("loaded")
+    assert await store.load("absent") is None
+    assert await store.load("deleted") is None
 
 
 async def test_one_event_per_degradation_and_scheduling_continues_from_the_mirror(
     store: ResilientStateStore, primary: FlakyStore, clock: FakeClock, recorder: Recorder
 ) -> None:
+    for job_id in ("a", "b"):  # both jobs started before the outage
+        assert await store.load(job_id) is None
     primary.fail(DOWN)
-    for count in range(1, 4):  # a job's loop: load, run, save, within one probe interval
+    for count in range(1, 4):  # a job's loop: save, run, load, within one probe interval
         for job_id in ("a", "b"):
-            previous = await store.load(job_id)
-            assert previous == (None if count == 1 else state(job_id, count - 1))
             await store.save(state(job_id, count))
+            assert await store.load(job_id) == state(job_id, count)
         await clock.advance(timedelta(seconds=1))
 
     assert [type(event) for event in recorder.events] == [StoreDegraded]
     assert recorder.events[0].job_id == "a"
-    assert primary.calls == [("load", "a")]
+    assert primary.calls == [("load", "a"), ("load", "b"), ("save", "a")]
 
 
 async def test_a_connection_error_of_a_second_inflight_operation_adds_no_event(
@@ -368,7 +386,8 @@ async def test_a_probe_with_nothing_to_write_back_reads_the_operations_job(
 ) -> None:
     await primary.inner.save(state("other", 4))
     primary.fail(DOWN)
-    assert await store.load("other") is None
+    with pytest.raises(StoreUnavailableError):
+        await store.load("other")  # unknown while degraded
     primary.fail(None)
     primary.calls.clear()
     await clock.advance(timedelta(seconds=5))
@@ -427,7 +446,7 @@ async def test_an_explicit_probe_recovers_even_with_recover_false(
     store.bind(clock=FakeClock(), observer=recorder)
     primary.fail(DOWN)
     await store.save(state())
-    await store.load("other")
+    await store.delete("other")
 
     assert await store.probe() is False
     primary.fail(None)
@@ -435,7 +454,7 @@ async def test_an_explicit_probe_recovers_even_with_recover_false(
     assert await store.probe() is True
 
     assert await primary.inner.load("job") == state()
-    assert recorder.events[-1] == StoreRecovered(job_id="other", at=START, written_back=1)
+    assert recorder.events[-1] == StoreRecovered(job_id="other", at=START, written_back=2)
 
 
 async def test_probe_of_a_healthy_store_does_not_call_the_primary(
@@ -496,7 +515,7 @@ async def test_data_errors_propagate_while_degraded_too(
     store: ResilientStateStore, primary: FlakyStore, clock: FakeClock, op: str
 ) -> None:
     primary.fail(DOWN)
-    await store.load("job")
+    await store.save(state())
     error = ValueError("bad value")
     primary.fail(error)
     await clock.advance(timedelta(seconds=5))
@@ -543,7 +562,7 @@ async def test_bind_adopts_the_first_clock_and_collects_observers_once(
     store.bind(clock=FakeClock(START), observer=first)
     primary.fail(DOWN)
 
-    await store.load("job")
+    await store.save(state())
 
     assert first.events == second.events
     assert [event.at for event in first.events] == [START + timedelta(hours=1)]
