@@ -23,6 +23,7 @@ pytest, nor freezegun.
 from __future__ import annotations
 
 from cronkit._app import App
+from cronkit._app_tasks import JobOptions
 from cronkit._clock import Clock, SystemClock, TimerHandle
 from cronkit._config import SchedulerConfig, SchedulerReport
 from cronkit._depends import Depends
@@ -40,8 +41,8 @@ from cronkit._events import (
     ExecutionGuardAcquired,
     ExecutionGuardContended,
     ExecutionGuardLost,
-    ExecutionGuardReleaseFailed,
     ExecutionGuardReleased,
+    ExecutionGuardReleaseFailed,
     ExecutionGuardRenewed,
     ExecutionGuardRenewFailed,
     ExecutionGuardUnavailable,
@@ -124,6 +125,7 @@ __all__ = [
     "InvalidStoreURLError",
     "InvalidTimeWindowError",
     "Job",
+    "JobOptions",
     "JobState",
     "JobTimeWindow",
     "LogObserver",
@@ -160,6 +162,7 @@ __all__ = [
     "Task",
     "TaskContext",
     "TerminalStateDeleted",
+    "TerminalStatePolicy",
     "TimeWindowSegment",
     "TimerHandle",
     "TriggerEmitted",

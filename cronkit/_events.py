@@ -290,6 +290,4 @@ class ObserverGroup:
             try:
                 observer.on_event(event)
             except Exception:
-                _log.exception(
-                    "observer %r raised on %s; ignored", observer, type(event).__name__
-                )
+                _log.exception("observer %r raised on %s; ignored", observer, type(event).__name__)

@@ -252,13 +252,20 @@ class InMemoryExecutionGuard:
         return True
 
     async def release(self, lease: ExecutionLease, *, completed: bool) -> None:
-        """Give the slot up; `completed` leaves a done marker. A lease no longer held is a no-op."""
+        """Give the slot up; `completed` leaves a done marker.
+
+        Another holder's lease and an existing done marker are left alone. A completed run
+        whose lease expired marks the slot done when nobody has taken it since; an incomplete
+        one whose lease expired changes nothing.
+        """
         now = self._purge()
         key = _key(lease.slot)
         entry = self._entries.get(key)
-        if entry is None or entry.token != lease.token:
+        if entry is not None and entry.token != lease.token:
+            return  # another holder's lease, or a done marker already
+        if entry is None and not completed:
             return
-        del self._entries[key]
+        self._entries.pop(key, None)
         self._refusals.pop(key, None)
         if completed and self._done_retention > timedelta(0):
             self._put(key, _Entry(None, now + self._done_retention.total_seconds()))

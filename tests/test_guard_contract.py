@@ -201,14 +201,67 @@ async def test_release_with_a_stale_token_does_nothing(
     assert await guard.renew(current) is True
 
 
-async def test_release_after_expiry_leaves_no_done_marker(execution_guard: GuardHarness) -> None:
+async def test_completed_release_after_expiry_marks_the_untaken_occurrence_done(
+    execution_guard: GuardHarness,
+) -> None:
+    # The run outlived its lease, nobody took the occurrence meanwhile: a replica that
+    # reaches it late must not run it a second time.
     guard = execution_guard.guard
     lease = await acquired(execution_guard)
     await execution_guard.pass_ttl()
 
     await guard.release(lease, completed=True)
 
+    assert await guard.acquire(slot()) is None
+    assert guard.refusal_reason(slot()) is SkipReason.ALREADY_DONE
+    await execution_guard.pass_done_retention()
     assert await guard.acquire(slot()) is not None
+
+
+async def test_incomplete_release_after_expiry_leaves_the_slot_free(
+    execution_guard: GuardHarness,
+) -> None:
+    guard = execution_guard.guard
+    lease = await acquired(execution_guard)
+    await execution_guard.pass_ttl()
+
+    await guard.release(lease, completed=False)
+
+    assert await guard.acquire(slot()) is not None
+
+
+async def test_completed_release_after_expiry_does_not_clobber_a_new_holder(
+    execution_guard: GuardHarness,
+) -> None:
+    guard = execution_guard.guard
+    stale = await acquired(execution_guard)
+    await execution_guard.pass_ttl()
+    current = await acquired(execution_guard)
+
+    await guard.release(stale, completed=True)
+
+    assert await guard.renew(current) is True
+    assert await guard.acquire(slot()) is None
+    assert guard.refusal_reason(slot()) is SkipReason.CONTENDED
+    await guard.release(current, completed=False)  # the slot is the new holder's to free
+    again = await acquired(execution_guard)
+    assert again.fencing_token == current.fencing_token + 1
+
+
+async def test_completed_release_after_expiry_keeps_the_new_holders_done_marker(
+    execution_guard: GuardHarness,
+) -> None:
+    guard = execution_guard.guard
+    stale = await acquired(execution_guard)
+    await execution_guard.pass_ttl()
+    current = await acquired(execution_guard)
+    await guard.release(current, completed=True)
+
+    await guard.release(stale, completed=False)
+    await guard.release(stale, completed=True)
+
+    assert await guard.acquire(slot()) is None
+    assert guard.refusal_reason(slot()) is SkipReason.ALREADY_DONE
 
 
 async def test_releasing_twice_is_harmless(execution_guard: GuardHarness) -> None:
@@ -368,6 +421,18 @@ async def test_zero_done_retention_keeps_no_marker() -> None:
     guard = memory_guard(done_retention=timedelta(0))
     lease = await guard.acquire(slot())
     assert lease is not None
+
+    await guard.release(lease, completed=True)
+
+    assert await guard.acquire(slot()) is not None
+
+
+async def test_zero_done_retention_keeps_no_marker_after_expiry_either() -> None:
+    clock = FakeClock(START)
+    guard = memory_guard(clock, done_retention=timedelta(0))
+    lease = await guard.acquire(slot())
+    assert lease is not None
+    await clock.advance(timedelta(seconds=31))
 
     await guard.release(lease, completed=True)
 

@@ -64,7 +64,7 @@ class ValkeyExecutionGuard:
 
     - `<prefix>{<resource_id>}:occurrence:<scheduled_at>`: the lease, holding the holder's
       token, with `PX = ttl`; after a completed run, `done:<token>` with
-      `PX = done_retention`. `scheduled_at` is RFC 3339 UTC with nine fractional digits and
+      `PX = done_retention` (also when the lease had expired and nobody took it since). `scheduled_at` is RFC 3339 UTC with nine fractional digits and
       `Z`, e.g. `2025-03-30T01:00:00.000000000Z`.
     - `<prefix>{<resource_id>}:fencing`: a counter incremented by each successful acquire;
       its value is the lease's `fencing_token`, strictly increasing per resource.
@@ -176,8 +176,10 @@ class ValkeyExecutionGuard:
     async def release(self, lease: ExecutionLease, *, completed: bool) -> None:
         """Give the lease back; a completed run leaves `done:<token>` for `done_retention`.
 
-        Token-checked: a lease that expired (or was taken over) is left alone, so a run that
-        outlived its lease leaves no done marker.
+        One script, one round trip. Another holder's live lease and an existing done marker
+        are never touched. A completed run whose lease expired marks the occurrence done all
+        the same when nobody has taken it since (the key is absent), so a replica reaching it
+        late does not run it again; an incomplete run whose lease expired changes nothing.
         """
         keys = (self.lease_key(lease.slot), self.index_key(lease.slot.resource_id))
         args = (lease.token, "1" if completed else "0", self._config.done_retention_ms)

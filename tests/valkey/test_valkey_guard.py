@@ -289,7 +289,7 @@ async def test_done_marker_expires_after_done_retention(make_guard: GuardFactory
     assert again.fencing_token == 2
 
 
-async def test_a_run_that_outlived_its_lease_leaves_no_done_marker(
+async def test_a_run_that_outlived_its_lease_marks_the_untaken_occurrence_done(
     make_guard: GuardFactory, valkey_admin: valkey.asyncio.Valkey
 ) -> None:
     guard, late = make_guard(SHORT), make_guard(SHORT)
@@ -298,10 +298,46 @@ async def test_a_run_that_outlived_its_lease_leaves_no_done_marker(
     await asyncio.sleep(0.3)
     assert await valkey_admin.exists(LEASE_KEY) == 0
 
-    await guard.release(lease, completed=True)  # token-checked: the lease is gone
+    await guard.release(lease, completed=True)  # the key is absent: nobody took it
+
+    assert await valkey_admin.get(LEASE_KEY) == f"done:{lease.token}"
+    assert 300 < await valkey_admin.pttl(LEASE_KEY) <= 400
+    assert await valkey_admin.zrange(INDEX_KEY, 0, -1) == []
+    assert await late.acquire(SLOT) is None
+    assert late.refusal_reason(SLOT) is SkipReason.ALREADY_DONE
+
+
+async def test_an_incomplete_run_that_outlived_its_lease_leaves_the_key_absent(
+    make_guard: GuardFactory, valkey_admin: valkey.asyncio.Valkey
+) -> None:
+    guard = make_guard(SHORT)
+    lease = await guard.acquire(SLOT)
+    assert lease is not None
+    await asyncio.sleep(0.3)
+
+    await guard.release(lease, completed=False)
 
     assert await valkey_admin.exists(LEASE_KEY) == 0
-    assert await late.acquire(SLOT) is not None
+
+
+async def test_a_late_completed_release_never_overwrites_another_holders_lease(
+    make_guard: GuardFactory, valkey_admin: valkey.asyncio.Valkey
+) -> None:
+    old, new = make_guard(SHORT), make_guard(CONFIG)
+    stale = await old.acquire(SLOT)
+    assert stale is not None
+    await asyncio.sleep(0.3)
+    fresh = await new.acquire(SLOT)
+    assert fresh is not None
+
+    await old.release(stale, completed=True)
+
+    assert await valkey_admin.get(LEASE_KEY) == fresh.token
+    assert 29_000 < await valkey_admin.pttl(LEASE_KEY) <= 30_000
+    assert await valkey_admin.zrange(INDEX_KEY, 0, -1) == [LEASE_KEY]
+    await new.release(fresh, completed=True)
+    await old.release(stale, completed=True)
+    assert await valkey_admin.get(LEASE_KEY) == f"done:{fresh.token}"
 
 
 async def test_acquire_cleans_expired_entries_from_the_index(
