@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Profile", "Section", "Target", "fmt", "pct", "ratio", "table"]
+__all__ = ["Profile", "Section", "Target", "fmt", "paired_ratio", "pct", "ratio", "table"]
 
 
 @dataclass
@@ -63,6 +63,16 @@ def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0 or a != a or b != b:
         return None
     return a / b
+
+
+def paired_ratio(a: Sequence[float | None], b: Sequence[float | None]) -> float | None:
+    """The median over repetitions of `a[i] / b[i]` (a and b measured back to back)."""
+    ratios = [x / y for x, y in zip(a, b, strict=False) if x is not None and y]
+    if not ratios:
+        return None
+    ordered = sorted(ratios)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def fmt(value: float | None, digits: int = 2, unit: str = "") -> str:

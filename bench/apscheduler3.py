@@ -34,7 +34,7 @@ async def tick(j: int) -> None:
     _record((_now(), j))
 
 
-async def precision(n: int, warmup: float, duration: float, margin: float = 1.5) -> dict[str, Any]:
+async def precision(n: int, warmup: float, duration: float, margin: float = 1.0) -> dict[str, Any]:
     """S1: `n` interval jobs every second, phases spread over the second."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     base = time.time() + margin
@@ -98,7 +98,7 @@ async def idle(n: int, duration: float) -> dict[str, Any]:
     }
 
 
-async def herd(n: int, margin: float = 3.0) -> dict[str, Any]:
+async def herd(n: int, margin: float = 2.0) -> dict[str, Any]:
     """S3: `n` one-shot date jobs due at the same instant."""
     starts: list[float] = []
 

@@ -9,6 +9,8 @@ Three ways to run the S1 workload:
   a plain function resolved once per run).
 - `engine` (issue 3): the bare engine, no App, no Depends: one `Scheduler` running `n` jobs
   whose task is a `Task.from_async` taking the `TaskContext`.
+- `app_silent` (diagnosis only, not in the suite): `app` with `observers=[]`, i.e. without
+  the default `LogObserver`, to measure what building events nobody logs costs.
 
 Each job's phase is set by saving its state before the start (`next_run_at = base + j / n`),
 which is how a restarted job resumes, so that every system runs the same spread schedule.
@@ -17,6 +19,7 @@ which is how a restarted job resumes, so that every system runs the same spread 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -104,9 +107,10 @@ async def _seed(store: InMemoryStateStore, n: int, base: float) -> None:
 
 
 async def precision(
-    n: int, warmup: float, duration: float, variant: str = "app", margin: float = 1.5
+    n: int, warmup: float, duration: float, variant: str = "app", margin: float = 1.0
 ) -> dict[str, Any]:
-    """S1 / issue 3: `n` jobs every second through `variant` (`app`, `app_depends`, `engine`)."""
+    """S1 / issue 3: `n` jobs every second through `variant` (`app`, `app_depends`, `engine`,
+    `app_silent`)."""
     store = InMemoryStateStore()
     base = time.time() + margin
     await _seed(store, n, base)
@@ -119,8 +123,8 @@ async def precision(
         running: Any = asyncio.gather(*(scheduler.run(job) for job in jobs))
         stop = scheduler.handle().shutdown
     else:
-        app = App(store=store)
-        func = tick if variant == "app" else tick_depends
+        app = App(store=store, observers=[] if variant == "app_silent" else None)
+        func = tick_depends if variant == "app_depends" else tick
         for j in range(n):
             app.interval(every, id=f"job-{j}")(func)
         running = asyncio.create_task(app.serve())
@@ -178,7 +182,7 @@ async def idle(n: int, duration: float) -> dict[str, Any]:
     }
 
 
-async def herd(n: int, margin: float = 3.0) -> dict[str, Any]:
+async def herd(n: int, margin: float = 2.0) -> dict[str, Any]:
     """S3: `n` one-shot `@app.at` jobs due at the same instant."""
     starts: list[float] = []
 
@@ -216,9 +220,10 @@ async def memory_profile(n: int, top: int = 12) -> dict[str, Any]:
 
     loaded = _Loaded(n)
     app = App(observers=[LogObserver(), loaded])
+    expressions = idle_expressions(n)
     tracemalloc.start(1)
     before = tracemalloc.take_snapshot()
-    for j, (minute, hour, day, month) in enumerate(idle_expressions(n)):
+    for j, (minute, hour, day, month) in enumerate(expressions):
         app.cron(f"{minute} {hour} {day} {month} *", id=f"cron-{j}")(noop)
     declared = tracemalloc.take_snapshot()
     serving = asyncio.create_task(app.serve())
@@ -234,8 +239,7 @@ async def memory_profile(n: int, top: int = 12) -> dict[str, Any]:
         rows = []
         for stat in stats[:top]:
             frame = stat.traceback[0]
-            where = frame.filename.rsplit("/site-packages/", 1)[-1].rsplit("/work/main/", 1)[-1]
-            where = where.rsplit("/lib/python3", 1)[-1]
+            where = _short_path(frame.filename)
             rows.append(
                 {
                     "site": f"{where}:{frame.lineno}",
@@ -246,3 +250,15 @@ async def memory_profile(n: int, top: int = 12) -> dict[str, Any]:
             )
         steps[step] = {"bytes_per_job": sum(s.size_diff for s in stats) / n, "top": rows}
     return {"kind": "memory", "n": n, "steps": steps}
+
+
+def _short_path(filename: str) -> str:
+    """`cronkit/_runner.py`, `bench/...`, `stdlib/asyncio/tasks.py` or `<pkg>/...`."""
+    stdlib = re.search(r"/lib/python3\.\d+/(?!site-packages/)(.*)", filename)
+    if stdlib:
+        return "stdlib/" + stdlib.group(1)
+    for marker in ("/site-packages/", "/cronkit/", "/bench/"):
+        if marker in filename:
+            head = "" if marker == "/site-packages/" else marker.strip("/") + "/"
+            return head + filename.rsplit(marker, 1)[1]
+    return filename

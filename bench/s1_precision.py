@@ -46,7 +46,7 @@ def paired(a: list[dict[str, Any]], b: list[dict[str, Any]], field: str = CPU) -
 
 
 def cases(quick: bool) -> list[tuple[str, str, dict[str, Any]]]:
-    timing = {"warmup": 1.0, "duration": 3.0} if quick else {"warmup": 2.0, "duration": 10.0}
+    timing = {"warmup": 1.0, "duration": 3.0} if quick else {"warmup": 1.0, "duration": 10.0}
     out = []
     for n, systems in ((100, ("floor", "apscheduler", "app")), (1000, tuple(LABELS))):
         for system in systems:

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from bench._report import Profile, Section, Target, fmt, ratio, table
+from bench._report import Profile, Section, Target, fmt, paired_ratio, table
 from bench._util import median, peak_rss_kib
 from cronkit import App, Cron, Depends, Job, RunContext, Scheduler, Task, TaskContext
 from cronkit.testing import FakeClock
@@ -165,7 +165,7 @@ DRIVERS = {
 
 def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
     rows, targets, notes = [], [], []
-    engine_wall = median(r["wall_s"] for r in results.get("engine", []))
+    engine_walls = [r["wall_s"] for r in results.get("engine", [])]
     for key, label in LABELS.items():
         reps = results.get(key)
         if not reps:
@@ -183,7 +183,7 @@ def report(results: dict[str, list[dict[str, Any]]], quick: bool) -> Section:
                 fmt(wall, 3),
                 fmt(median(r["cpu_s"] for r in reps), 3),
                 fmt(median(r["us_per_run"] for r in reps), 3),
-                fmt(ratio(wall, engine_wall), 3, "x"),
+                fmt(paired_ratio([r["wall_s"] for r in reps], engine_walls), 3, "x"),
                 fmt(median(r["peak_rss_mib"] for r in reps), 3),
             ]
         )

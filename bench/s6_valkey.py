@@ -111,7 +111,7 @@ async def run(variant: str, period_s: float, warmup: float, duration: float) -> 
 
 
 def cases(quick: bool) -> list[tuple[str, str, dict[str, Any]]]:
-    kwargs = {"period_s": 0.05, "warmup": 0.5 if quick else 1.0, "duration": 2.0 if quick else 4.0}
+    kwargs = {"period_s": 0.05, "warmup": 0.5, "duration": 1.5 if quick else 3.0}
     return [(v, "bench.s6_valkey:run", {"variant": v, **kwargs}) for v in VARIANTS]
 
 

@@ -110,10 +110,11 @@ class ResilientStateStore:
     never overwrites a stored value it cannot decode; the error propagates and the store stays
     degraded until the key is repaired.
 
-    A job that the store has not seen since it was created (neither loaded nor saved) cannot
-    be loaded while degraded: the mirror does not know what the primary holds for it, and
-    answering "nothing stored" would let the job start over and later overwrite its real
-    state. Such a `load` raises `StoreUnavailableError`; the engine waits and tries again.
+    A job that the store has not seen since it was created (neither loaded nor saved) is
+    loaded from the primary even while degraded: the mirror does not know what the primary
+    holds for it, and answering "nothing stored" would let the job start over and later
+    overwrite its real state. If the primary does not answer, that `load` raises
+    `StoreUnavailableError`; the engine waits and tries again.
 
     Args:
         primary: the store that persists states, e.g. `cronkit.valkey.ValkeyStateStore`.
@@ -194,12 +195,25 @@ class ResilientStateStore:
                 self._known.add(job_id)
                 return state
         if job_id not in self._known:
+            return await self._load_unknown(job_id)
+        return self._mirror.get(job_id)
+
+    async def _load_unknown(self, job_id: str) -> JobState | None:
+        """While degraded, ask the primary for a job the mirror knows nothing about."""
+        try:
+            state = await self._primary.load(job_id)
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
             raise StoreUnavailableError(
                 f"the stored state of job {job_id!r} is unknown: the primary store is "
                 "unreachable and this job was not loaded before it went away; retry when "
                 "the primary answers"
-            )
-        return self._mirror.get(job_id)
+            ) from exc
+        if state is not None:
+            self._mirror[job_id] = state
+        self._known.add(job_id)
+        return state
 
     async def save(self, state: JobState) -> None:
         await self._before(state.job_id)

@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import heapq
 import itertools
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -21,7 +22,14 @@ from typing import Any, TypeVar
 from cronkit._clock import TimerHandle, sleep_until_with
 from cronkit._exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_START", "FakeClock"]
+__all__ = [
+    "DEFAULT_START",
+    "AppRunner",
+    "AppStillRunningError",
+    "FakeClock",
+    "run_app",
+    "simulate",
+]
 
 T = TypeVar("T")
 
@@ -60,6 +68,25 @@ class _Timer:
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _in_thread(func: Callable[[], T]) -> T:
+    """Call `func` a few frames away from the `threading` module, for freezegun.
+
+    freezegun gives the real time to callers that have a module of its ignore list (which
+    includes `threading`) within `call_stack_inspection_limit` frames up the stack. A plain
+    job runs only a few frames below `Thread.run`, so `time.time()` in it would see the real
+    time under `run_app`; these frames keep `threading` out of sight.
+    """
+    freezegun = sys.modules.get("freezegun.api")
+    depth = 0 if freezegun is None else getattr(freezegun, "call_stack_inspection_limit", 5)
+    return _nested(func, depth)
+
+
+def _nested(func: Callable[[], T], depth: int) -> T:
+    if depth > 0:
+        return _nested(func, depth - 1)
+    return func()
 
 
 def _aware_utc(value: datetime | str, *, what: str) -> datetime:
@@ -131,7 +158,7 @@ class FakeClock:
         # A plain executor future, not a task: a BaseException raised by `func` then reaches
         # the awaiting run instead of escaping the event loop.
         context = contextvars.copy_context()
-        future = asyncio.get_running_loop().run_in_executor(None, context.run, func)
+        future = asyncio.get_running_loop().run_in_executor(None, context.run, _in_thread, func)
         self._threads.add(future)
         try:
             return await future
@@ -242,3 +269,7 @@ class FakeClock:
             now = self.now()
             for listener in list(self._listeners):
                 listener(now)
+
+
+# At the end: `_testing_app` imports this module's `FakeClock` lazily.
+from cronkit._testing_app import AppRunner, AppStillRunningError, run_app, simulate  # noqa: E402

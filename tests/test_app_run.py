@@ -158,16 +158,22 @@ async def test_one_jobs_fatal_error_leaves_the_others_running(
 
 
 async def test_the_store_gets_one_observer_for_all_jobs(clock: FakeClock) -> None:
-    class Unreachable:
+    class FailsAfterLoading:
+        """Answers the loads at start-up, then goes away."""
+
         async def load(self, job_id: str) -> None:
+            return None
+
+        async def save(self, state: object) -> None:
             raise ConnectionRefusedError("primary is down")
 
-        save = delete = load
+        async def delete(self, job_id: str) -> None:
+            raise ConnectionRefusedError("primary is down")
 
         async def close(self) -> None: ...
 
     events = Events()
-    store = ResilientStateStore(Unreachable(), recover=False)  # type: ignore[arg-type]
+    store = ResilientStateStore(FailsAfterLoading(), recover=False)  # type: ignore[arg-type]
     app = App(clock=clock, store=store, observers=[events])
     for name in ("a", "b", "c"):
         app.interval(seconds=10, max_runs=1, id=name)(_noop)

@@ -210,6 +210,20 @@ async def test_a_job_never_seen_cannot_be_loaded_while_degraded(
     assert await primary.inner.load("unseen") == state("unseen")
 
 
+async def test_a_job_never_seen_is_read_from_the_primary_while_degraded(
+    store: ResilientStateStore, primary: FlakyStore
+) -> None:
+    await primary.inner.save(state("later", 3))
+    primary.fail(DOWN, ops=("save",))
+    await store.save(state("first"))  # degrades
+    assert store.degraded
+
+    assert await store.load("later") == state("later", 3)
+    assert await store.load("later") == state("later", 3)  # now from the mirror
+    assert primary.calls.count(("load", "later")) == 1
+    assert store.degraded
+
+
 async def test_jobs_seen_before_the_outage_load_from_the_mirror(
     store: ResilientStateStore, primary: FlakyStore
 ) -> None:

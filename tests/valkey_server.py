@@ -50,6 +50,7 @@ from cronkit.valkey import ValkeyExecutionGuard, ValkeyLeaseConfig, ValkeyStateS
 
 __all__ = [
     "ValkeyServer",
+    "die_with_parent",
     "find_valkey_server",
     "free_port",
     "make_valkey_server",
@@ -68,8 +69,8 @@ _START_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGKILL the server if the test process dies first."""
+def die_with_parent() -> None:
+    """In a child (`preexec_fn`): ask Linux to SIGKILL it if the test process dies first."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -167,7 +168,7 @@ class ValkeyServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=self.directory,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, final
@@ -30,6 +30,14 @@ DEFAULT_LEASE_PREFIX = "scheduler:valkey:execution-lease:"
 """Where `ValkeyExecutionGuard` keeps its keys unless told otherwise (the crate's prefix)."""
 
 _MAX_REFUSALS = 1024
+
+_CONSEQUENCES = {
+    "acquire": "the occurrence is skipped (fail closed)",
+    "renew": "the lease lives on until its ttl runs out",
+    "release": "the lease lives on until its ttl runs out",
+}
+_PROBE_RESOURCE = "cronkit check"  # with a space: no job id or resource id can be it
+_PROBE_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def format_lease_instant(instant: datetime) -> str:
@@ -64,8 +72,9 @@ class ValkeyExecutionGuard:
 
     - `<prefix>{<resource_id>}:occurrence:<scheduled_at>`: the lease, holding the holder's
       token, with `PX = ttl`; after a completed run, `done:<token>` with
-      `PX = done_retention` (also when the lease had expired and nobody took it since). `scheduled_at` is RFC 3339 UTC with nine fractional digits and
-      `Z`, e.g. `2025-03-30T01:00:00.000000000Z`.
+      `PX = done_retention` (also when the lease had expired and nobody took it since).
+      `scheduled_at` is RFC 3339 UTC with nine fractional digits and `Z`, e.g.
+      `2025-03-30T01:00:00.000000000Z`.
     - `<prefix>{<resource_id>}:fencing`: a counter incremented by each successful acquire;
       its value is the lease's `fencing_token`, strictly increasing per resource.
     - `<prefix>{<resource_id>}:index`: a sorted set of live lease keys scored by expiry
@@ -185,6 +194,36 @@ class ValkeyExecutionGuard:
         args = (lease.token, "1" if completed else "0", self._config.done_retention_ms)
         await self._run(self._release, keys, args, "release")
 
+    async def check(self) -> None:
+        """Make sure, before the first occurrence, that this user may run the guard.
+
+        Loads the three scripts (`SCRIPT LOAD`), then acquires, renews and releases a probe
+        occurrence of a resource of its own, `cronkit check <random>` (no job's resource can
+        contain a space), and deletes the probe's keys: every command the guard needs, on its
+        key prefix, in five round trips, leaving nothing behind. Call it at start-up so that
+        wrong credentials or a missing ACL permission stop the program with one clear error
+        instead of failing each job at its first occurrence.
+
+        Raises:
+            ValkeyAccessError: the credentials or the ACL were refused; the message names the
+                command, the key and what to grant.
+            GuardUnavailableError: the server cannot be reached (occurrences would be skipped
+                as `guard_unavailable` until it answers, so a caller may warn and go on).
+        """
+        probe = f"{_PROBE_RESOURCE} {uuid.uuid4().hex}"
+        slot = ExecutionSlot(job_id=probe, resource_id=probe, scheduled_at=_PROBE_AT)
+        keys = (self.lease_key(slot), self.fencing_key(probe), self.index_key(probe))
+        loads = self.client.pipeline(transaction=False)
+        for script in (self._acquire, self._renew, self._release):
+            loads.script_load(script.script)
+        await self._call(loads.execute(), keys, "load the scripts of")
+        lease = await self.acquire(slot)
+        if lease is None:  # pragma: no cover - nobody else knows the probe's resource
+            raise RuntimeError(f"the probe occurrence {keys[0]!r} was taken by someone else")
+        await self.renew(lease)
+        await self.release(lease, completed=True)
+        await self._call(self.client.delete(*keys), keys, "DEL")
+
     async def close(self) -> None:
         """Close the client if the guard created it; a client passed in stays open."""
         await self._connection.close()
@@ -219,15 +258,16 @@ class ValkeyExecutionGuard:
         args: Sequence[str | int],
         action: str,
     ) -> Any:
+        return await self._call(script(keys=list(keys), args=list(args)), keys, action)
+
+    async def _call(self, operation: Awaitable[Any], keys: Sequence[str], action: str) -> Any:
         try:
-            return await script(keys=list(keys), args=list(args))
+            return await operation
         except (valkey_errors.ValkeyError, OSError) as error:
             kind = classify_error(error)
             if kind == "connection":
-                consequence = (
-                    "the occurrence is skipped (fail closed)"
-                    if action == "acquire"
-                    else "the lease lives on until its ttl runs out"
+                consequence = _CONSEQUENCES.get(
+                    action, "occurrences are skipped as guard_unavailable (fail closed)"
                 )
                 raise GuardUnavailableError(
                     f"Valkey at {self._connection.address!r} is unreachable ({action} "
@@ -237,5 +277,6 @@ class ValkeyExecutionGuard:
             if kind == "access":
                 message = self._connection.access_message(error, f"{action} {keys[0]!r}")
                 raise ValkeyAccessError(message) from error
-            error.add_note(f"cronkit: while running the {action} script on {keys[0]!r}")
+            what = f"the {action} script" if action in _CONSEQUENCES else action
+            error.add_note(f"cronkit: while running {what} on {keys[0]!r}")
             raise

@@ -30,6 +30,8 @@ DEFAULT_STATE_PREFIX = "scheduler:valkey:job-state:"
 LEGACY_STATE_PREFIX = "scheduler:job-state:"
 """The crate's earlier prefix, still read (and deleted) when the default prefix is used."""
 
+_PROBE_JOB_ID = "cronkit check"  # with a space: no job id can be it
+
 
 @final
 class ValkeyStateStore:
@@ -146,6 +148,35 @@ class ValkeyStateStore:
         if legacy is not None:
             keys.append(legacy)
         await self._call(self.client.delete(*keys), "DEL", keys[0])
+
+    async def check(self) -> None:
+        """Make sure, before the jobs start, that this user may use the store's keys.
+
+        Sets, reads and deletes the probe key `<prefix>cronkit check` (no job id contains a
+        space, so it is no job's key), and with the default prefix reads and deletes the
+        legacy probe key too: the commands `load`, `save` and `delete` use, on their key
+        prefixes, in one round trip, leaving nothing behind. Call it at start-up so that
+        wrong credentials or a missing ACL permission stop the program with one clear error
+        instead of stopping every job at its first load.
+
+        Raises:
+            ValkeyStoreAccessError: the credentials or the ACL were refused; the message names
+                the key and what to grant.
+            StoreUnavailableError: the server cannot be reached (a resilient store degrades
+                and recovers, so a caller may warn and go on).
+            StoreError: any other reply.
+        """
+        key = self.key(_PROBE_JOB_ID)
+        keys = [key]
+        pipeline = self.client.pipeline(transaction=False)
+        pipeline.set(key, "cronkit check", px=60_000)
+        pipeline.get(key)
+        legacy = self.legacy_key(_PROBE_JOB_ID)
+        if legacy is not None:
+            pipeline.get(legacy)
+            keys.append(legacy)
+        pipeline.delete(*keys)
+        await self._call(pipeline.execute(), "SET, GET and DEL", key)
 
     async def close(self) -> None:
         """Close the client if the store created it; a client passed in stays open."""
