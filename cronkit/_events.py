@@ -211,7 +211,13 @@ Event = SchedulerEvent
 
 @runtime_checkable
 class SchedulerObserver(Protocol):
-    """Receives every event. Must not block; an exception is logged and ignored."""
+    """Receives every event. Must not block; an exception is logged and ignored.
+
+    An observer may also define `wants(kind: type[SchedulerEvent]) -> bool`: when every
+    observer answers False for a kind, the engine does not even build such events (the
+    default `LogObserver` answers from its logger's level, which keeps per-run events free
+    when they would not be logged).
+    """
 
     def on_event(self, event: SchedulerEvent) -> None: ...
 
@@ -251,20 +257,36 @@ class LogObserver:
             extra={"cronkit_event": type(event).__name__, "cronkit": fields},
         )
 
+    def wants(self, kind: type[SchedulerEvent]) -> bool:
+        """Whether an event of `kind` could be logged at the logger's current level."""
+        return self.logger.isEnabledFor(_lowest_level(kind))
+
     @staticmethod
     def level_of(event: SchedulerEvent) -> int:
         """The logging level `event` is logged at."""
-        if isinstance(event, _WARNING_EVENTS):
+        if isinstance(event, RunCompleted) and event.status is not RunStatus.SUCCESS:
             return logging.WARNING
-        if isinstance(event, RunCompleted):
-            return logging.INFO if event.status is RunStatus.SUCCESS else logging.WARNING
-        if isinstance(event, (TriggerEmitted, RunSkipped, ExecutionGuardRenewed, RunStarted)):
-            return logging.DEBUG
-        if isinstance(event, (ExecutionGuardAcquired, ExecutionGuardReleased)):
-            return logging.DEBUG
-        if isinstance(event, ExecutionGuardContended):
-            return logging.DEBUG
-        return logging.INFO
+        return _lowest_level(type(event))
+
+
+_DEBUG_EVENTS: tuple[type[SchedulerEvent], ...] = (
+    TriggerEmitted,
+    RunSkipped,
+    RunStarted,
+    ExecutionGuardRenewed,
+    ExecutionGuardAcquired,
+    ExecutionGuardReleased,
+    ExecutionGuardContended,
+)
+
+
+def _lowest_level(kind: type[SchedulerEvent]) -> int:
+    """The lowest level an event of `kind` is logged at (failed runs go higher)."""
+    if issubclass(kind, _WARNING_EVENTS):
+        return logging.WARNING
+    if issubclass(kind, _DEBUG_EVENTS):
+        return logging.DEBUG
+    return logging.INFO
 
 
 def _fields(event: SchedulerEvent) -> dict[str, Any]:
@@ -284,6 +306,14 @@ class ObserverGroup:
 
     def __bool__(self) -> bool:
         return bool(self.observers)
+
+    def wants(self, kind: type[SchedulerEvent]) -> bool:
+        """Whether any observer wants events of `kind` (those without `wants` want all)."""
+        for observer in self.observers:
+            wants = getattr(observer, "wants", None)
+            if wants is None or wants(kind):
+                return True
+        return False
 
     def on_event(self, event: SchedulerEvent) -> None:
         for observer in self.observers:

@@ -146,7 +146,7 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
         fencing_token=None if run.lease is None else run.lease.fencing_token,
         started_at=started_at,
     )
-    if runner.observing:
+    if runner.observer.wants(RunStarted):
         runner.observer.on_event(
             RunStarted(
                 job_id=job.id,
@@ -212,7 +212,7 @@ async def _complete(
     )
     if status is not RunStatus.CANCELLED:
         runner.state = runner.state.finished(trigger.scheduled_at, error)
-    if runner.observing:
+    if runner.observer.wants(RunCompleted):
         runner.observer.on_event(
             RunCompleted(
                 job_id=runner.job.id,

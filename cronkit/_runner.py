@@ -66,7 +66,6 @@ class JobRunner:
         self.store = store
         self.guard = guard
         self.observer = observer
-        self.observing = bool(observer)
         self.clock = clock
         self.timezone = job.timezone if job.timezone is not None else config.timezone
         self.state = JobState(job.id)
@@ -130,7 +129,8 @@ class JobRunner:
     # -- bookkeeping used by runs -------------------------------------------------------------
 
     def emit(self, kind: type[SchedulerEvent], **fields: Any) -> None:
-        if self.observing:
+        """Send an event of `kind` to the observers, if any of them wants it."""
+        if self.observer.wants(kind):
             self.observer.on_event(kind(job_id=self.job.id, at=self.clock.now(), **fields))
 
     def record(self, record: RunRecord) -> None:
