@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     profiles = [] if args.no_profile else take_profiles(sections)
     runtime_s = time.perf_counter() - began
     text = render_results(args, where, started_at, runtime_s, sections, profiles, errors)
-    print(targets_table([t for s in sections for t in s.targets]))
+    all_targets = [t for s in sections for t in s.targets]
+    if all_targets:
+        print(targets_table(all_targets))
     print(f"\nbench run took {runtime_s:.0f} s", file=sys.stderr)
     if args.output is not None:
         args.output.write_text(text)
@@ -248,15 +250,14 @@ def render_results(
     missed = [t for t in targets if t.met is False]
     if missed:
         out += ["", "## Missed targets: where the time goes and what would close it"]
-        seen = set()
+        by_note: dict[str, list[Target]] = {}
         for target in missed:
-            key = target.note_key
-            if key in seen:
-                continue
-            seen.add(key)
+            by_note.setdefault(target.note_key, []).append(target)
+        for key, group in by_note.items():
             out += [
                 "",
-                f"### {target.scenario}: {target.what} — {target.value} (goal {target.goal})",
+                f"### {group[0].scenario}: "
+                + "; ".join(f"{t.what} — {t.value} (goal {t.goal})" for t in group),
             ]
             out += ["", notes.NOTES.get(key, "(no analysis written for this target yet)")]
         for profile, result in profiles:

@@ -15,9 +15,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bench._util import CpuWindow, lateness_summary, peak_rss_kib
@@ -84,13 +83,3 @@ def precision_result(
         "peak_rss_mib": peak_rss_kib() / 1024,
         **extra,
     }
-
-
-def far_instant_utc(days: float = 180) -> datetime:
-    """An instant `days` from now (for timers that must not fire during a test)."""
-    return datetime.now(UTC) + timedelta(days=days)
-
-
-def wall() -> float:
-    """Wall time in seconds since the epoch (what cronkit and APScheduler schedule on)."""
-    return time.time()

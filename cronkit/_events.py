@@ -280,13 +280,21 @@ _DEBUG_EVENTS: tuple[type[SchedulerEvent], ...] = (
 )
 
 
+_LEVELS: dict[type[SchedulerEvent], int] = {}
+
+
 def _lowest_level(kind: type[SchedulerEvent]) -> int:
     """The lowest level an event of `kind` is logged at (failed runs go higher)."""
-    if issubclass(kind, _WARNING_EVENTS):
-        return logging.WARNING
-    if issubclass(kind, _DEBUG_EVENTS):
-        return logging.DEBUG
-    return logging.INFO
+    level = _LEVELS.get(kind)
+    if level is None:
+        if issubclass(kind, _WARNING_EVENTS):
+            level = logging.WARNING
+        elif issubclass(kind, _DEBUG_EVENTS):
+            level = logging.DEBUG
+        else:
+            level = logging.INFO
+        _LEVELS[kind] = level
+    return level
 
 
 def _fields(event: SchedulerEvent) -> dict[str, Any]:

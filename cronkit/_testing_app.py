@@ -1,7 +1,8 @@
 """Running an `App` under a `FakeClock` in a test: `run_app`, `AppRunner`, `simulate`.
 
 Re-exported by `cronkit.testing`; see its docstring. freezegun is imported only when
-`run_app` starts (it is a test dependency, never a runtime one).
+`run_app` starts (by `cronkit.testing.FrozenTime`; it is a test dependency, never a runtime
+one).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ class AppRunner:
             RuntimeError: the job has not started (its state store has not answered yet).
         """
         report = self.app.report(job_id)
-        if report is None:
+        if report is None:  # pragma: no cover - every job has a live report once started
             raise RuntimeError(
                 f"job {job_id!r} has not started yet; await runner.settle() and ask again"
             )
@@ -119,42 +120,6 @@ class AppRunner:
     async def settle(self) -> None:
         """Let everything that needs no time to pass happen (`FakeClock.settle`)."""
         await self.clock.settle()
-
-
-class _FrozenTime:
-    """freezegun's `freeze_time(tick=False, real_asyncio=True)`, moved with a `FakeClock`.
-
-    The clock calls `_move` at every change of wall time, so in a simulated year it runs
-    once per occurrence: it sets freezegun's frozen instant directly (about 1 µs; freezegun's
-    own `move_to` parses its argument and costs about 3.5 µs), falling back to `move_to` for a
-    factory that is not the plain frozen one.
-    """
-
-    def __init__(self, clock: FakeClock) -> None:
-        try:
-            from freezegun import freeze_time
-            from freezegun.api import FrozenDateTimeFactory
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "run_app makes datetime.now(), date.today() and time.time() follow the fake "
-                "clock with freezegun, which is not installed: pip install freezegun "
-                "(or pass freeze_time=False to leave the real time alone)"
-            ) from None
-        self._freezer = freeze_time(clock.now(), tick=False, real_asyncio=True)
-        self._factory: Any = self._freezer.start()
-        self._direct = type(self._factory) is FrozenDateTimeFactory
-        self._unsubscribe = clock.subscribe(self._move)
-
-    def _move(self, now: datetime) -> None:
-        naive_utc = now.astimezone(UTC).replace(tzinfo=None)  # freezegun keeps naive UTC
-        if self._direct:
-            self._factory.time_to_freeze = naive_utc
-        else:  # pragma: no cover - a future freezegun
-            self._factory.move_to(naive_utc)
-
-    def stop(self) -> None:
-        self._unsubscribe()
-        self._freezer.stop()
 
 
 def _pick_clock(app: App, clock: FakeClock | None) -> FakeClock:
@@ -252,7 +217,9 @@ async def _running(
     _check_not_running(app)
     saved_clock, saved_store = app.clock, app.store
     saved_overrides = dict(app.dependency_overrides)
-    frozen = _FrozenTime(clock) if freeze_time else None
+    from cronkit.testing import FrozenTime
+
+    frozen = FrozenTime(clock) if freeze_time else None
     try:
         app.clock = clock
         app.store = store if store is not None else InMemoryStateStore()
@@ -320,41 +287,34 @@ async def _stop(app: App, clock: FakeClock, running: Any, timeout: float) -> str
 
 
 def _describe_pending(app: App, clock: FakeClock, timeout: float) -> str:
+    """What kept the App from stopping: each job still running, its active runs, the clock."""
     lines = [
         f"run_app: the App did not stop within {timeout:g}s of real time after the block ended:"
     ]
-    stopped = 0
+    running = 0
     for job_id in app.jobs:
         report = app.report(job_id)
         if report is not None and report.stop_reason is not None:
-            stopped += 1
             continue
+        running += 1
         runs = _active_runs(app, job_id)
-        if runs is None:
-            lines.append(f"  - job {job_id!r} has not stopped (waiting for its store or guard?)")
-        elif not runs:
+        if not runs:
             lines.append(
-                f"  - job {job_id!r} has not stopped; no run is active "
-                "(saving its state or acquiring its lease?)"
+                f"  - job {job_id!r} has not stopped, with no run active "
+                "(waiting for its state store or its guard?)"
             )
         else:
-            lines.append(f"  - job {job_id!r} still has {_runs(len(runs))}:")
+            count = f"{len(runs)} active run" + ("" if len(runs) == 1 else "s")
+            lines.append(f"  - job {job_id!r} still has {count}:")
             lines.extend(f"      {run}" for run in runs)
-    if stopped == len(app.jobs):
+    if not running:
         lines.append(
-            "  - every job stopped, but closing the App did not finish "
-            "(an app-scoped dependency being closed?)"
+            "  - every job stopped, but the App did not finish closing "
+            "(an app-scoped dependency or the state store still closing?)"
         )
-    deadline = clock.next_deadline
-    lines.append(
-        f"Fake time is {format_instant(clock.now())}"
-        + (
-            f"; the fake clock's next timer is due at {format_instant(deadline)}"
-            if deadline
-            else ""
-        )
-        + "."
-    )
+    now, deadline = clock.now(), clock.next_deadline
+    timer = "" if deadline is None else f"; its next timer is due at {format_instant(deadline)}"
+    lines.append(f"The fake clock is at {format_instant(now)}{timer}.")
     lines.append(
         "Advance the clock inside the block until the runs end (await runner.advance(...)), "
         "give the job a timeout=, or raise settle_timeout if the runs wait for real I/O."
@@ -362,29 +322,28 @@ def _describe_pending(app: App, clock: FakeClock, timeout: float) -> str:
     return "\n".join(lines)
 
 
-def _runs(count: int) -> str:
-    return f"{count} active run" + ("" if count == 1 else "s")
+def _active_runs(app: App, job_id: str) -> list[str]:
+    """A line per active run of `job_id`, read from the engine (empty if it cannot be seen).
 
-
-def _active_runs(app: App, job_id: str) -> list[str] | None:
-    """A line per active run of `job_id`, read from the engine; None if it cannot be seen."""
+    The engine has no public view of the runs in progress, so this reads the App's runtime;
+    it degrades to "no run active" if those internals change.
+    """
     try:
-        scheduler = app._runtime.schedulers[job_id]
-        runner = scheduler._runners[job_id]
+        runner = app._runtime.schedulers[job_id]._runners[job_id]
         active = list(runner.active)
-    except (AttributeError, KeyError):
-        return None
+        in_thread = runner.job.task.kind == "blocking"
+    except (AttributeError, KeyError):  # pragma: no cover - the engine's internals changed
+        return []
     lines = []
     for run in active:
         trigger = run.trigger
-        what = f"the {trigger.source} run scheduled at {format_instant(trigger.scheduled_at)}"
-        if not run.cancellable and run.task is not None and not run.task.done():
-            kind = runner.job.task.kind
-            if kind == "blocking":
-                lines.append(f"{what}, in a worker thread")
-                continue
-        where = _waiting_at(run.task)
-        lines.append(f"{what}" + (f", waiting in {where}" if where else ""))
+        line = f"the {trigger.source} run scheduled at {format_instant(trigger.scheduled_at)}"
+        where = None if in_thread else _waiting_at(run.task)
+        if in_thread:
+            line += ", in a worker thread"
+        elif where is not None:
+            line += f", waiting in {where}"
+        lines.append(line)
     return lines
 
 

@@ -1,7 +1,9 @@
 """pytest fixtures for testing cronkit jobs, registered through the `pytest11` entry point.
 
-The plugin is loaded by pytest only; `import cronkit` never imports pytest, and this module
-imports `cronkit.testing` (and freezegun) only when a test asks for one of its fixtures.
+The plugin is loaded by pytest only; `import cronkit` never imports pytest. This module
+imports `cronkit.testing` only when a test asks for one of its fixtures, and freezegun is
+imported only when `run_app` starts (loading the plugin still imports the `cronkit` package
+itself, which holds it).
 Every fixture is a plain synchronous one, so they work the same under pytest-asyncio's `auto`
 and `strict` modes and in synchronous tests.
 

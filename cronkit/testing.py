@@ -27,6 +27,7 @@ __all__ = [
     "AppRunner",
     "AppStillRunningError",
     "FakeClock",
+    "FrozenTime",
     "run_app",
     "simulate",
 ]
@@ -36,6 +37,7 @@ T = TypeVar("T")
 DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
 """Where a `FakeClock` starts when no instant is given."""
 
+_ZERO = timedelta(0)
 _MAX_SETTLE_ROUNDS = 10_000
 _FALLBACK_SETTLE_ROUNDS = 64
 
@@ -117,8 +119,9 @@ class FakeClock:
 
     def __init__(self, start: datetime | str = DEFAULT_START) -> None:
         self._start = _aware_utc(start, what="start")
-        self._elapsed = timedelta(0)
-        self._wall_offset = timedelta(0)
+        self._elapsed = _ZERO
+        self._wall_offset = _ZERO
+        self._now = self._start  # start + elapsed + wall offset, kept up to date
         self._timers: list[_Timer] = []
         self._seq = itertools.count()
         self._threads: set[asyncio.Future[Any]] = set()
@@ -130,13 +133,13 @@ class FakeClock:
     # -- Clock --------------------------------------------------------------------------------
 
     def now(self) -> datetime:
-        return self._start + self._elapsed + self._wall_offset
+        return self._now
 
     def monotonic(self) -> float:
         return self._elapsed.total_seconds()
 
     def call_at(self, instant: datetime, callback: Callable[[], object]) -> TimerHandle:
-        deadline = self._elapsed + max(instant - self.now(), timedelta(0))
+        deadline = self._elapsed + max(instant - self._now, _ZERO)
         return self._push(_Timer(deadline, next(self._seq), callback, instant))
 
     def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerHandle:
@@ -184,8 +187,7 @@ class FakeClock:
             if timer.cancelled:
                 continue
             if timer.deadline > self._elapsed:
-                self._elapsed = timer.deadline
-                self._notify()
+                self._moved(timer.deadline, self._wall_offset)
             timer.callback()
             # Fire every timer due at this same instant before letting the loop run.
             while timers and timers[0].deadline <= self._elapsed:
@@ -194,8 +196,7 @@ class FakeClock:
                     timer.callback()
             await self.settle()
         if target > self._elapsed:
-            self._elapsed = target
-            self._notify()
+            self._moved(target, self._wall_offset)
         await self.settle()
 
     async def advance_to(self, instant: datetime | str) -> None:
@@ -211,8 +212,8 @@ class FakeClock:
         """
         if not isinstance(delta, timedelta):
             delta = timedelta(seconds=delta)
-        self._wall_offset += delta
-        now = self.now()
+        self._moved(self._elapsed, self._wall_offset + delta)
+        now = self._now
         due: list[_Timer] = []
         for timer in self._timers:
             if timer.wall_instant is not None and not timer.cancelled:
@@ -220,22 +221,20 @@ class FakeClock:
                 if timer.deadline <= self._elapsed:
                     due.append(timer)
         heapq.heapify(self._timers)
-        self._notify()
         for timer in sorted(due):
             timer.cancel()
             timer.callback()
 
     async def settle(self) -> None:
         """Let the event loop run until nothing is ready and no clock thread is busy."""
-        loop = asyncio.get_running_loop()
-        ready = getattr(loop, "_ready", None)
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
         rounds = _MAX_SETTLE_ROUNDS if ready is not None else _FALLBACK_SETTLE_ROUNDS
+        threads = self._threads
         for _ in range(rounds):
             await asyncio.sleep(0)
-            if self._threads:
-                await asyncio.wait(list(self._threads))
-                continue
-            if ready is not None and not ready:
+            if threads:
+                await asyncio.wait(list(threads))
+            elif ready is not None and not ready:
                 return
 
     # -- introspection ------------------------------------------------------------------------
@@ -264,11 +263,55 @@ class FakeClock:
         heapq.heappush(self._timers, timer)
         return timer
 
-    def _notify(self) -> None:
+    def _moved(self, elapsed: timedelta, wall_offset: timedelta) -> None:
+        """Set elapsed time and the wall offset, then tell the listeners the new wall time."""
+        self._elapsed = elapsed
+        self._wall_offset = wall_offset
+        self._now = now = self._start + elapsed + wall_offset
         if self._listeners:
-            now = self.now()
             for listener in list(self._listeners):
                 listener(now)
+
+
+class FrozenTime:
+    """freezegun's `freeze_time(tick=False, real_asyncio=True)`, moved with a `FakeClock`.
+
+    Started at the clock's instant on creation, stopped by `stop()`; `run_app` uses one for
+    its block. While it runs, `datetime.now()`, `date.today()`, `time.time()` (and
+    `time.monotonic()`) return the clock's wall time, in every thread.
+
+    The clock calls `_move` at every change of wall time, so in a simulated year it runs
+    once per occurrence: it sets freezegun's frozen instant directly (about 1 µs; freezegun's
+    own `move_to` parses its argument and costs about 3.5 µs), falling back to `move_to` for a
+    factory that is not the plain frozen one.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        """Raises ImportError (with what to do) when freezegun is not installed."""
+        try:
+            from freezegun import freeze_time
+            from freezegun.api import FrozenDateTimeFactory
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "run_app makes datetime.now(), date.today() and time.time() follow the fake "
+                "clock with freezegun, which is not installed: pip install freezegun "
+                "(or pass freeze_time=False to leave the real time alone)"
+            ) from None
+        self._freezer = freeze_time(clock.now(), tick=False, real_asyncio=True)
+        self._factory: Any = self._freezer.start()
+        self._direct = type(self._factory) is FrozenDateTimeFactory
+        self._unsubscribe = clock.subscribe(self._move)
+
+    def _move(self, now: datetime) -> None:
+        naive_utc = now.astimezone(UTC).replace(tzinfo=None)  # freezegun keeps naive UTC
+        if self._direct:
+            self._factory.time_to_freeze = naive_utc
+        else:  # pragma: no cover - a future freezegun
+            self._factory.move_to(naive_utc)
+
+    def stop(self) -> None:
+        self._unsubscribe()
+        self._freezer.stop()
 
 
 # At the end: `_testing_app` imports this module's `FakeClock` lazily.

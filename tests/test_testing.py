@@ -6,6 +6,7 @@ import asyncio
 import datetime as datetime_module
 import threading
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -336,8 +337,8 @@ async def test_a_run_waiting_on_the_fake_clock_fails_the_block_with_a_clear_mess
         message
     )
     assert "test_testing.py:" in message
-    assert "Fake time is 2025-01-01T02:30:00Z; the fake clock's next timer is due at " in message
-    assert "2025-01-01T03:00:00Z" in message
+    assert "The fake clock is at 2025-01-01T02:30:00Z; its next timer is due at " in message
+    assert "2025-01-01T03:00:00Z." in message
     assert "await runner.advance(...)" in message
     assert isinstance(caught.value, AssertionError)  # a test failure, for pytest
     report = app.report("nightly")
@@ -447,6 +448,86 @@ async def test_an_error_in_the_block_propagates_and_the_app_is_stopped() -> None
     assert report is not None
     assert report.stop_reason is not None
     assert time.time is REAL["time"]
+
+
+class StuckStore(InMemoryStateStore):
+    """A state store whose `load` never answers (a server that accepts but does not reply)."""
+
+    async def load(self, job_id: str) -> JobState | None:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_job_waiting_for_its_store_is_named() -> None:
+    app = quiet_app()
+
+    @app.interval(minutes=1, id="needs-state")
+    async def needs_state() -> None:
+        pass
+
+    with pytest.raises(AppStillRunningError) as caught:
+        async with run_app(app, FakeClock(DEFAULT_START), store=StuckStore(), settle_timeout=0.05):
+            pass
+    message = str(caught.value)
+    assert "did not stop within 0.05s" in message
+    assert "job 'needs-state' has not stopped, with no run active (waiting for its state " in (
+        message
+    )
+    assert "The fake clock is at 2025-01-01T00:00:00Z." in message  # no timer pending
+
+
+async def test_an_app_scoped_dependency_that_does_not_close_is_named() -> None:
+    app = quiet_app()
+    never = asyncio.Event()
+
+    async def pool() -> AsyncIterator[str]:
+        yield "pool"
+        await never.wait()  # closing hangs
+
+    @app.interval(minutes=1, id="uses-pool", max_runs=1)
+    async def uses_pool(pool: str = Depends(pool, scope="app")) -> None:
+        pass
+
+    with pytest.raises(AppStillRunningError, match="every job stopped, but the App did not"):
+        async with run_app(app, FakeClock(DEFAULT_START), settle_timeout=STUCK) as runner:
+            await runner.advance(minutes=1)
+
+
+async def test_a_cancelled_block_cancels_the_runs_without_waiting() -> None:
+    app = quiet_app()
+    never = asyncio.Event()
+    entered = asyncio.Event()
+
+    @app.interval(minutes=1, id="waits")
+    async def waits() -> None:
+        await never.wait()
+
+    async def block() -> None:
+        # settle_timeout is long: a graceful wait would fail this test with a note.
+        async with run_app(app, FakeClock(DEFAULT_START), settle_timeout=600) as runner:
+            await runner.advance(minutes=1)
+            entered.set()
+            await never.wait()
+
+    task = asyncio.ensure_future(block())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    report = app.report("waits")
+    assert report is not None
+    assert report.stop_reason is StopReason.CANCELLED
+    assert [run.status for run in report.history] == [RunStatus.CANCELLED]
+
+
+def test_a_negative_settle_timeout_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="settle_timeout=-1 must be >= 0"):
+        run_app(quiet_app(), settle_timeout=-1)
+
+
+def test_the_runner_has_a_readable_repr() -> None:
+    runner = AppRunner(quiet_app(), FakeClock(DEFAULT_START))
+    assert repr(runner) == "AppRunner(jobs=[], clock=FakeClock(now='2025-01-01T00:00:00+00:00'))"
 
 
 # -- simulate: the synchronous wrapper -----------------------------------------------------------

@@ -25,7 +25,9 @@ Failures: connection-class errors (refused, reset, timeout, I/O, and the replies
 
 ACL: a user restricted to cronkit's keys needs
 `~scheduler:* +get +set +del +evalsha +script|load +incr +pexpire +pttl +time +zadd +zrem
-+zremrangebyscore` (the last seven are run by the guard's Lua scripts).
++zremrangebyscore` (the last seven are run by the guard's Lua scripts). `await store.check()`
+and `await guard.check()` try every command once on probe keys of their own, so that a program
+can refuse to start with one clear `ValkeyAccessError` instead of failing at the first run.
 """
 
 from __future__ import annotations

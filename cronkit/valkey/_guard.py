@@ -216,7 +216,10 @@ class ValkeyExecutionGuard:
         loads = self.client.pipeline(transaction=False)
         for script in (self._acquire, self._renew, self._release):
             loads.script_load(script.script)
-        await self._call(loads.execute(), keys, "load the scripts of")
+        replies = await self._call(loads.execute(raise_on_error=False), keys, "SCRIPT LOAD")
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise self._translate(reply, keys, "SCRIPT LOAD") from reply
         lease = await self.acquire(slot)
         if lease is None:  # pragma: no cover - nobody else knows the probe's resource
             raise RuntimeError(f"the probe occurrence {keys[0]!r} was taken by someone else")
@@ -264,19 +267,26 @@ class ValkeyExecutionGuard:
         try:
             return await operation
         except (valkey_errors.ValkeyError, OSError) as error:
-            kind = classify_error(error)
-            if kind == "connection":
-                consequence = _CONSEQUENCES.get(
-                    action, "occurrences are skipped as guard_unavailable (fail closed)"
-                )
-                raise GuardUnavailableError(
-                    f"Valkey at {self._connection.address!r} is unreachable ({action} "
-                    f"{keys[0]!r}): {describe_error(error)}. Meanwhile {consequence}; check "
-                    "that the server runs"
-                ) from error
-            if kind == "access":
-                message = self._connection.access_message(error, f"{action} {keys[0]!r}")
-                raise ValkeyAccessError(message) from error
-            what = f"the {action} script" if action in _CONSEQUENCES else action
-            error.add_note(f"cronkit: while running {what} on {keys[0]!r}")
-            raise
+            translated = self._translate(error, keys, action)
+            if translated is error:
+                raise
+            raise translated from error
+
+    def _translate(self, error: Exception, keys: Sequence[str], action: str) -> Exception:
+        """The error to raise for `error`: unavailable, access, or `error` itself (noted)."""
+        kind = classify_error(error)
+        if kind == "connection":
+            consequence = _CONSEQUENCES.get(
+                action, "occurrences are skipped as guard_unavailable (fail closed)"
+            )
+            return GuardUnavailableError(
+                f"Valkey at {self._connection.address!r} is unreachable ({action} "
+                f"{keys[0]!r}): {describe_error(error)}. Meanwhile {consequence}; check "
+                "that the server runs"
+            )
+        if kind == "access":
+            message = self._connection.access_message(error, f"{action} {keys[0]!r}")
+            return ValkeyAccessError(message)
+        what = f"the {action} script" if action in _CONSEQUENCES else action
+        error.add_note(f"cronkit: while running {what} on {keys[0]!r}")
+        return error

@@ -167,16 +167,20 @@ class ValkeyStateStore:
             StoreError: any other reply.
         """
         key = self.key(_PROBE_JOB_ID)
-        keys = [key]
+        legacy = self.legacy_key(_PROBE_JOB_ID)
+        keys = [key] if legacy is None else [key, legacy]
         pipeline = self.client.pipeline(transaction=False)
         pipeline.set(key, "cronkit check", px=60_000)
-        pipeline.get(key)
-        legacy = self.legacy_key(_PROBE_JOB_ID)
-        if legacy is not None:
-            pipeline.get(legacy)
-            keys.append(legacy)
+        steps = [("SET", key)]
+        for probe in keys:
+            pipeline.get(probe)
+            steps.append(("GET", probe))
         pipeline.delete(*keys)
-        await self._call(pipeline.execute(), "SET, GET and DEL", key)
+        steps.append(("DEL", key))
+        replies = await self._call(pipeline.execute(raise_on_error=False), "SET", key)
+        for (command, probe), reply in zip(steps, replies, strict=True):
+            if isinstance(reply, Exception):
+                raise self._translate(reply, command, probe) from reply
 
     async def close(self) -> None:
         """Close the client if the store created it; a client passed in stays open."""
@@ -200,18 +204,22 @@ class ValkeyStateStore:
         try:
             return await operation
         except (valkey_errors.ValkeyError, OSError) as error:
-            kind = classify_error(error)
-            address = self._connection.address
-            if kind == "connection":
-                raise StoreUnavailableError(
-                    f"Valkey at {address!r} is unreachable ({command} {key!r}): "
-                    f"{describe_error(error)}. "
-                    "Check that the server runs; ValkeyStateStore.resilient(...) keeps "
-                    "scheduling through outages"
-                ) from error
-            if kind == "access":
-                message = self._connection.access_message(error, f"{command} {key!r}")
-                raise ValkeyStoreAccessError(message) from error
-            raise StoreError(
-                f"Valkey at {address!r} rejected {command} {key!r}: {describe_error(error)}"
-            ) from error
+            raise self._translate(error, command, key) from error
+
+    def _translate(self, error: BaseException, command: str, key: str) -> StoreError:
+        kind = classify_error(error)
+        address = self._connection.address
+        if kind == "connection":
+            return StoreUnavailableError(
+                f"Valkey at {address!r} is unreachable ({command} {key!r}): "
+                f"{describe_error(error)}. "
+                "Check that the server runs; ValkeyStateStore.resilient(...) keeps "
+                "scheduling through outages"
+            )
+        if kind == "access":
+            return ValkeyStoreAccessError(
+                self._connection.access_message(error, f"{command} {key!r}")
+            )
+        return StoreError(
+            f"Valkey at {address!r} rejected {command} {key!r}: {describe_error(error)}"
+        )

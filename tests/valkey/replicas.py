@@ -40,6 +40,20 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """`python -m cronkit *args` from the repository root, to its end (bounded)."""
+    return subprocess.run(
+        [sys.executable, "-m", "cronkit", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = 10.0) -> T:
     """Poll `check` every 20 ms until it returns something truthy; return that."""
     deadline = time.monotonic() + timeout
@@ -152,7 +166,7 @@ class Replicas:
     def start(self, name: str, **settings: str) -> Replica:
         log = self.out / f"{name}.stderr"
         env = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name != "CRONKIT_VALKEY_URL"},
             "REPLICA_VALKEY_URL": self.url,
             "REPLICA_PREFIX": self.prefix,
             "REPLICA_OUT": str(self.out),

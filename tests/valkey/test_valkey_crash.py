@@ -32,6 +32,8 @@ from tests.valkey.replicas import (
 )
 from tests.valkey_server import ValkeyServer, unique_prefix
 
+pytestmark = [pytest.mark.valkey, pytest.mark.slow]
+
 TTL = 2.0
 RENEW = TTL / 4  # what the replica app derives from REPLICA_TTL
 LONG_EVERY = 3.0

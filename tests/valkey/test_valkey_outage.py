@@ -36,6 +36,8 @@ from tests.valkey.replicas import (
 )
 from tests.valkey_server import ValkeyServer, unique_prefix
 
+pytestmark = [pytest.mark.valkey, pytest.mark.slow]
+
 OUTAGE = 5.0
 MARGIN = timedelta(seconds=1)
 SETTLED = timedelta(seconds=0.5)

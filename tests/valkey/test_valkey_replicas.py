@@ -1,6 +1,6 @@
 """Replicas: three processes run the same App on one Valkey, and two more join late.
 
-One real run (about 15 s of wall time, shared by the tests of this module): replica `a`
+One real run (about 19 s of wall time, shared by the tests of this module): replica `a`
 starts and creates the jobs' states; `b` and `c` start once they exist (an interval job is
 anchored where its state is created, see `docs/replicas.md`). Five seconds later `late`
 joins with a correct clock and `lagging` with a wall clock 1.5 s behind, so that it reaches
@@ -30,8 +30,10 @@ from tests.valkey.replicas import (
 )
 from tests.valkey_server import ValkeyServer, unique_prefix
 
+pytestmark = [pytest.mark.valkey, pytest.mark.slow]
+
 LATE_AFTER = 5.0  # seconds after b and c started
-RUN_AFTER_LATE = 8.0
+RUN_AFTER_LATE = 12.0
 LAGGING_BY = 1.5
 SETTLED = timedelta(seconds=0.5)  # an occurrence this old has surely run
 
@@ -85,16 +87,16 @@ def test_every_occurrence_in_the_window_ran_exactly_once(outcome: Outcome) -> No
     assert duplicates == {}
     for job in JOBS:
         expected = outcome.expected(job)
-        assert len(expected) >= 12, job
+        assert len(expected) >= 15, job
         ran = sorted(at for (name, at) in counts if name == job)
         assert ran[: len(expected)] == expected, job  # none missing, in order
         assert all(on_grid(outcome.first[job], at) for at in ran), job
         assert len(ran) - len(expected) <= 1, job  # at most the one due at the stop
 
 
-def test_the_replicas_share_the_work(outcome: Outcome) -> None:
+def test_every_replica_on_time_wins_some_occurrences(outcome: Outcome) -> None:
     for name in ("a", "b", "c", "late"):
-        assert len(outcome.runs_of(name)) >= len(JOBS), name
+        assert outcome.runs_of(name), name
 
 
 def test_fencing_tokens_strictly_increase_per_job(outcome: Outcome) -> None:
@@ -133,5 +135,5 @@ def test_a_replica_whose_clock_lags_runs_nothing_and_sees_every_occurrence_done(
     assert outcome.runs_of("lagging") == []
     skips = lagging.skips()
     assert set(skips) == {"already_done"}, skips
-    assert skips["already_done"] >= len(JOBS) * (RUN_AFTER_LATE - LAGGING_BY - 2)
+    assert skips["already_done"] >= len(JOBS) * (RUN_AFTER_LATE - LAGGING_BY - 4)
     assert lagging.events("ExecutionGuardAcquired") == []
