@@ -220,20 +220,6 @@ async def test_an_observer_that_raises_is_ignored(
     assert "observer bug" in caplog.text
 
 
-def test_base_exceptions_propagate() -> None:
-    async def interrupt(context: object) -> None:
-        raise SystemExit(3)
-
-    async def main() -> None:
-        clock = FakeClock(T0)
-        h = harness(clock)
-        await h.start(Job("job", Interval(seconds(1)), interrupt))
-        await clock.advance(2)
-
-    with pytest.raises(SystemExit):
-        asyncio.run(main())
-
-
 async def test_a_job_id_cannot_run_twice_on_one_scheduler(clock: FakeClock) -> None:
     h = harness(clock)
     job = Job("job", Interval(seconds(10)), Calls())
