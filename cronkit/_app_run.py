@@ -177,6 +177,9 @@ class AppRuntime:
 
     async def trigger(self, job: Job[Any], signals: bool) -> RunRecord | None:
         """Run `job` once now (paused, so that only the manual run happens); its record."""
+        # A one-off run does not wait for an unreachable store (a scheduled job would): a
+        # StoreUnavailableError here ends the trigger at once with that error.
+        await self.app.store.load(job.id)
         watch = ManualRunWatch(self.observer)
         async with self.session([job], ObserverGroup((watch,)), signals) as schedulers:
             scheduler = schedulers[job.id]

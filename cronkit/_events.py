@@ -259,7 +259,8 @@ class LogObserver:
 
     def wants(self, kind: type[SchedulerEvent]) -> bool:
         """Whether an event of `kind` could be logged at the logger's current level."""
-        return self.logger.isEnabledFor(_lowest_level(kind))
+        highest = logging.WARNING if issubclass(kind, RunCompleted) else _lowest_level(kind)
+        return self.logger.isEnabledFor(highest)
 
     @staticmethod
     def level_of(event: SchedulerEvent) -> int:

@@ -111,10 +111,12 @@ def test_valkey_url_replaces_the_store_and_guard(
 
     monkeypatch.setattr(basic.app, "store", basic.app.store)  # restored after the test
     monkeypatch.setattr(basic.app, "guard", basic.app.guard)
-    # Nothing listens on port 1: the store degrades to its mirror, the guard fails closed.
+    # Nothing listens on port 1: the job's state cannot be read, and a one-off trigger says so
+    # at once instead of waiting for the store as a scheduled job would.
     code = main(["--valkey-url", "redis://127.0.0.1:1/0", "trigger", "ok", f"{FIXTURES}.basic:app"])
     assert code == 1
-    assert capsys.readouterr().out == "job 'ok' was skipped (guard_unavailable)\n"
+    error = capsys.readouterr().err
+    assert "cronkit: error: the stored state of job 'ok' is unknown" in error
     assert isinstance(basic.app.guard, ValkeyExecutionGuard)
     assert "ResilientStateStore" in type(basic.app.store).__name__
 

@@ -61,8 +61,10 @@ def test_log_observer_wants_only_what_its_logger_would_log() -> None:
     logger.setLevel(logging.WARNING)
     observer = LogObserver(logger)
     assert not observer.wants(RunStarted)
-    assert not observer.wants(RunCompleted)  # a success would not be logged
+    assert observer.wants(RunCompleted)  # a failure is a warning
     assert observer.wants(StoreDegraded)
+    logger.setLevel(logging.ERROR)
+    assert not observer.wants(RunCompleted)
     logger.setLevel(logging.DEBUG)
     assert observer.wants(RunStarted)
 
