@@ -1,4 +1,4 @@
-"""Running an `App` under a `FakeClock` in a test: `run_app`, `AppRunner`, `simulate`.
+"""Running an `App` under a `FakeClock` in a test: `run_app` and its `AppRunner`.
 
 Re-exported by `cronkit.testing`; see its docstring. freezegun is imported only when
 `run_app` starts (by `cronkit.testing.FrozenTime`; it is a test dependency, never a runtime
@@ -25,7 +25,7 @@ from cronkit._store import InMemoryStateStore, StateStore
 if TYPE_CHECKING:
     from cronkit.testing import FakeClock
 
-__all__ = ["AppRunner", "AppStillRunningError", "run_app", "simulate"]
+__all__ = ["DEFAULT_SETTLE_TIMEOUT", "AppRunner", "AppStillRunningError", "run_app"]
 
 DEFAULT_SETTLE_TIMEOUT = timedelta(seconds=5)
 _CRONKIT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -370,76 +370,3 @@ def _waiting_at(task: asyncio.Task[Any] | None) -> str | None:
 def _internal(filename: str) -> bool:
     path = os.path.abspath(filename)
     return path.startswith((_CRONKIT_DIR, _ASYNCIO_DIR))
-
-
-def simulate(
-    app: App,
-    until: datetime | str | timedelta,
-    *,
-    start: datetime | str | None = None,
-    clock: FakeClock | None = None,
-    store: StateStore | None = None,
-    overrides: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
-    settle_timeout: timedelta | float = DEFAULT_SETTLE_TIMEOUT,
-    freeze_time: bool = True,
-) -> dict[str, list[RunRecord]]:
-    """Run `app` under fake time from `start` to `until` on a new event loop (sync tests).
-
-    ```python
-    histories = simulate(app, until=timedelta(days=7), start="2025-01-06T00:00:00Z")
-    assert len(histories["weekly-report"]) == 1
-    ```
-
-    It is `run_app` + `advance_to(until)`, then the App is shut down; the final reports stay
-    readable through `app.report(job_id)`.
-
-    Args:
-        app: the App; it must not be running.
-        until: the instant to stop at, or how long to run from the start.
-        start: where fake time starts (default `DEFAULT_START`); not together with `clock`.
-        clock: a `FakeClock` to run on instead (e.g. the `cronkit_clock` fixture).
-        store, overrides, settle_timeout, freeze_time: as for `run_app`.
-
-    Returns:
-        Each job's history (executed runs, the newest `history_limit` of them) by job id.
-
-    Raises:
-        RuntimeError: called inside a running event loop (use `run_app` there).
-        AppStillRunningError: as for `run_app`.
-    """
-    from cronkit.testing import DEFAULT_START, FakeClock
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError(
-            "simulate() runs its own event loop and cannot run inside one; in an async test "
-            "write `async with run_app(app, clock) as runner: await runner.advance_to(...)`"
-        )
-    if clock is not None and start is not None:
-        raise ConfigurationError("simulate() takes start= or clock=, not both")
-    if clock is None:
-        clock = FakeClock(DEFAULT_START if start is None else start)
-
-    async def main() -> None:
-        async with run_app(
-            app,
-            clock,
-            store=store,
-            overrides=overrides,
-            settle_timeout=settle_timeout,
-            freeze_time=freeze_time,
-        ) as runner:
-            if isinstance(until, timedelta):
-                await runner.advance(until)
-            else:
-                await runner.advance_to(until)
-
-    asyncio.run(main())
-    histories: dict[str, list[RunRecord]] = {}
-    for job_id in app.jobs:
-        report = app.report(job_id)
-        histories[job_id] = [] if report is None else list(report.history)
-    return histories

@@ -10,17 +10,62 @@ import pytest
 
 import cronkit
 
-SPEC_NAMES = """
-App Depends RunContext Interval AtTimes Cron Schedule MissedRunPolicy OverlapPolicy
-TerminalStatePolicy JobTimeWindow TimeWindowSegment Job Task Scheduler SchedulerConfig
-SchedulerHandle SchedulerReport RunRecord RunStatus JobState SkipReason TriggerSource StateStore
-InMemoryStateStore ResilientStateStore ExecutionGuard ExecutionSlot ExecutionLease
-SchedulerObserver LogObserver Clock SystemClock CronkitError StateLoaded StateRepaired
-TriggerEmitted RunStarted RunCompleted RunSkipped ExecutionGuardAcquired ExecutionGuardContended
-ExecutionGuardRenewed ExecutionGuardRenewFailed ExecutionGuardLost ExecutionGuardReleased
-ExecutionGuardReleaseFailed ExecutionGuardUnavailable StoreDegraded StoreRecovered
-TerminalStateDeleted SchedulerPaused SchedulerResumed SchedulerStopped
-""".split()
+SPEC_NAMES = [
+    "App",
+    "Depends",
+    "RunContext",
+    "Interval",
+    "AtTimes",
+    "Cron",
+    "Schedule",
+    "MissedRunPolicy",
+    "OverlapPolicy",
+    "TerminalStatePolicy",
+    "JobTimeWindow",
+    "TimeWindowSegment",
+    "Job",
+    "Task",
+    "Scheduler",
+    "SchedulerConfig",
+    "SchedulerHandle",
+    "SchedulerReport",
+    "RunRecord",
+    "RunStatus",
+    "JobState",
+    "SkipReason",
+    "TriggerSource",
+    "StateStore",
+    "InMemoryStateStore",
+    "ResilientStateStore",
+    "ExecutionGuard",
+    "ExecutionSlot",
+    "ExecutionLease",
+    "SchedulerObserver",
+    "LogObserver",
+    "Clock",
+    "SystemClock",
+    "CronkitError",
+    "StateLoaded",
+    "StateRepaired",
+    "TriggerEmitted",
+    "RunStarted",
+    "RunCompleted",
+    "RunSkipped",
+    "ExecutionGuardAcquired",
+    "ExecutionGuardContended",
+    "ExecutionGuardRenewed",
+    "ExecutionGuardRenewFailed",
+    "ExecutionGuardLost",
+    "ExecutionGuardReleased",
+    "ExecutionGuardReleaseFailed",
+    "ExecutionGuardUnavailable",
+    "StoreDegraded",
+    "StoreRecovered",
+    "TerminalStateDeleted",
+    "SchedulerPaused",
+    "SchedulerResumed",
+    "SchedulerStopped",
+]
 
 
 @pytest.mark.parametrize("name", SPEC_NAMES)

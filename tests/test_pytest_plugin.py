@@ -108,8 +108,13 @@ def test_the_plugin_is_found_through_its_entry_point(pytester: pytest.Pytester) 
     pytester.makeini(INI.format(mode="strict"))
     pytester.makepyfile(
         """
+        import sys
+
         def test_registered(pytestconfig):
             assert pytestconfig.pluginmanager.has_plugin("cronkit")
+            # Loaded lazily: nothing but the package until a test asks for a fixture.
+            assert "cronkit.testing" not in sys.modules
+            assert "freezegun" not in sys.modules
             markers = pytestconfig.getini("markers")
             assert any(marker.startswith("cronkit_clock(start):") for marker in markers)
 
