@@ -55,7 +55,6 @@ class ActiveRun:
     started: bool = False
     stop_status: RunStatus | None = None
     stop_error: str | None = None
-    lease_lost: bool = False
     shutdown_after: bool = False
     keepers: list[Any] = field(default_factory=list)
 
@@ -225,7 +224,7 @@ async def _complete(
             )
         )
     await runner.persist()
-    if run.lease is not None and runner.guard is not None and not run.lease_lost:
+    if run.lease is not None and runner.guard is not None:
         await _release(runner, run.lease, runner.guard, completed=status is not RunStatus.CANCELLED)
 
 
@@ -286,7 +285,6 @@ async def _keep_lease(
 def _lose_lease(runner: JobRunner, run: ActiveRun, guard: ExecutionGuard) -> None:
     assert run.lease is not None
     slot, action = run.lease.slot, guard.on_lost
-    run.lease_lost = True
     runner.emit(
         ExecutionGuardLost,
         scheduled_at=slot.scheduled_at,

@@ -24,15 +24,22 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from cronkit._app import App
 from cronkit._cron import zone_name
 from cronkit._enums import RunStatus
-from cronkit._exceptions import AppLoadError, CronkitError
+from cronkit._exceptions import (
+    AppLoadError,
+    CronkitError,
+    GuardUnavailableError,
+    StoreUnavailableError,
+)
 from cronkit._job import Job
 from cronkit._state import RunRecord
+from cronkit._store import ResilientStateStore
 
 __all__ = ["load_app", "main"]
 
@@ -56,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app = load_app(args.app)
         owned = (
-            _use_valkey(app, args.valkey_url) if args.valkey_url and args.command != "jobs" else []
+            _use_valkey(app, args.valkey_url)
+            if args.valkey_url and args.command != "jobs"
+            else _Owned()
         )
         if args.command == "run":
             return _run(app, owned)
@@ -197,8 +206,28 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _use_valkey(app: App, url: str) -> list[Any]:
-    """Give `app` a Valkey state store and guard at `url`; returns them, to be closed."""
+@dataclass
+class _Owned:
+    """What the command line created for the App: checked before start, closed at the end."""
+
+    closables: list[Any] = field(default_factory=list)
+    checks: list[Any] = field(default_factory=list)
+
+    async def check(self) -> None:
+        """Refuse to start on wrong credentials or ACL; an outage only warns (jobs wait)."""
+        for adapter in self.checks:
+            try:
+                await adapter.check()
+            except (StoreUnavailableError, GuardUnavailableError) as error:
+                _log.warning("%s; starting anyway, the jobs wait for it", error)
+
+    async def close(self) -> None:
+        for resource in self.closables:
+            await resource.close()
+
+
+def _use_valkey(app: App, url: str) -> _Owned:
+    """Give `app` a Valkey state store and guard at `url`; returns them, to check and close."""
     try:
         from cronkit.valkey import ValkeyExecutionGuard, ValkeyLeaseConfig, ValkeyStateStore
     except ImportError as error:
@@ -206,25 +235,22 @@ def _use_valkey(app: App, url: str) -> list[Any]:
             f"--valkey-url needs the Valkey client, which is not installed ({error}); "
             "install it with: pip install 'cronkit[valkey]'"
         ) from None
-    store = ValkeyStateStore.resilient(url)
+    primary = ValkeyStateStore(url)
+    store = ResilientStateStore(primary)
     lease = ValkeyLeaseConfig(ttl=timedelta(seconds=30), renew_interval=timedelta(seconds=10))
     guard = ValkeyExecutionGuard(url, lease)
     app.store, app.guard = store, guard
     _log.info("state and leases in Valkey (%r replaces the App's store and guard)", store)
-    return [store, guard]
+    return _Owned(closables=[store, guard], checks=[primary, guard])
 
 
-async def _close(owned: list[Any]) -> None:
-    for resource in owned:
-        await resource.close()
-
-
-def _run(app: App, owned: list[Any]) -> int:
+def _run(app: App, owned: _Owned) -> int:
     async def serve() -> None:
         try:
+            await owned.check()
             await app.serve(install_signal_handlers=True)
         finally:
-            await _close(owned)
+            await owned.close()
 
     asyncio.run(serve())
     if app.errors:
@@ -234,16 +260,17 @@ def _run(app: App, owned: list[Any]) -> int:
     return 0
 
 
-def _trigger(app: App, job_id: str, owned: list[Any]) -> int:
+def _trigger(app: App, job_id: str, owned: _Owned) -> int:
     if job_id not in app.jobs:
         known = ", ".join(map(repr, app.jobs)) or "none"
         raise AppLoadError(f"the App has no job {job_id!r}; its jobs are: {known}")
 
     async def trigger() -> RunRecord | None:
         try:
+            await owned.check()
             return await app.trigger(job_id, install_signal_handlers=True)
         finally:
-            await _close(owned)
+            await owned.close()
 
     record = asyncio.run(trigger())
     if record is None:

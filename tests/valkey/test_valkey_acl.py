@@ -337,16 +337,12 @@ async def test_the_cli_stops_a_user_without_access_at_once_without_degrading(
     assert time.monotonic() - started < 10
     assert result.stdout == ""  # no job ran
     assert "StoreDegraded" not in result.stderr
-    assert "refused GET 'scheduler:valkey:job-state:refresh-a-shares'" in result.stderr
+    assert "refused" in result.stderr
+    assert "'scheduler:valkey:job-state:" in result.stderr  # the key it was refused
     assert "~scheduler:*" in result.stderr
     assert PASSWORD not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the command line does not call ValkeyStateStore.check() and "
-    "ValkeyExecutionGuard.check() before it starts the jobs yet",
-)
 async def test_the_cli_names_the_access_problem_in_one_line(
     valkey_server: ValkeyServer, valkey_admin: valkey.asyncio.Valkey
 ) -> None:
