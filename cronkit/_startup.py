@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from cronkit._events import StateLoaded, StateRepaired
 from cronkit._exceptions import StateCorruptedError, StoreUnavailableError
 from cronkit._state import JobState
+from cronkit._store import CreatingStore
 
 if TYPE_CHECKING:
     from cronkit._runner import JobRunner
@@ -50,6 +51,19 @@ async def _load_stored(runner: JobRunner) -> JobState | None:
             delay = min(delay * 2, _LAST_RETRY)
 
 
+async def _create(runner: JobRunner, state: JobState) -> JobState:
+    """Store the new `state`; what is stored then, maybe another instance's state.
+
+    Replicas that start at once each plan their own first occurrence, a few milliseconds
+    apart: with a `CreatingStore` the first one wins and the others adopt its state.
+    """
+    if isinstance(runner.store, CreatingStore):
+        return await runner.store.create(state)
+    runner.state = state
+    await runner.persist()
+    return state
+
+
 async def load_state(runner: JobRunner) -> JobState:
     """The state the job starts from, saved at once when it is new or repaired.
 
@@ -67,10 +81,12 @@ async def load_state(runner: JobRunner) -> JobState:
     if stored is None:
         first = None if job.max_runs == 0 else schedule.first_occurrence(now, timezone=zone)
         state = JobState(job.id, next_run_at=first, schedule_fingerprint=fingerprint)
-        runner.state = state
-        await runner.persist()
-        runner.emit(StateLoaded, source="new", trigger_count=0, next_run_at=first)
-        return state
+        stored = await _create(runner, state)
+        if stored == state:
+            runner.state = state
+            runner.emit(StateLoaded, source="new", trigger_count=0, next_run_at=first)
+            return state
+        # Another instance created the job's state first: follow its occurrences.
     if stored.job_id != job.id:
         raise StateCorruptedError(job.id, f"it holds the state of job {stored.job_id!r}")
     finished = job.max_runs is not None and stored.trigger_count >= job.max_runs

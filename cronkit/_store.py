@@ -19,6 +19,7 @@ from cronkit._state import JobState
 
 __all__ = [
     "BindableStore",
+    "CreatingStore",
     "InMemoryStateStore",
     "ResilientStateStore",
     "StateStore",
@@ -51,6 +52,24 @@ class BindableStore(Protocol):
     def bind(self, *, clock: Clock, observer: SchedulerObserver) -> None: ...
 
 
+@runtime_checkable
+class CreatingStore(Protocol):
+    """A store that can create a job's first state atomically (optional for adapters).
+
+    Replicas that start at the same moment each find nothing stored and plan their own first
+    occurrence; `create` lets the first one win and hands its state to the others, so that
+    every replica follows the same series of occurrences.
+    """
+
+    async def create(self, state: JobState) -> JobState:
+        """Store `state` only if nothing is stored for `state.job_id`.
+
+        Returns:
+            What is stored afterwards: `state` itself, or the state stored before.
+        """
+        ...
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """Whether `exc` says the store cannot be reached right now, rather than bad data.
 
@@ -81,6 +100,10 @@ class InMemoryStateStore:
     async def save(self, state: JobState) -> None:
         self._states[state.job_id] = state
 
+    async def create(self, state: JobState) -> JobState:
+        """Store `state` unless a state is stored for its job; return the stored one."""
+        return self._states.setdefault(state.job_id, state)
+
     async def delete(self, job_id: str) -> None:
         self._states.pop(job_id, None)
 
@@ -98,8 +121,8 @@ class ResilientStateStore:
 
     Every state loaded from or saved to the primary is also kept in the mirror. When the
     primary raises a connection-class error (see `is_connection_error`), the store *degrades*:
-    it emits `StoreDegraded` once, and `load`, `save` and `delete` are served by the mirror
-    from then on. With `recover=True` an operation made at least `probe_interval` of elapsed
+    it emits `StoreDegraded` once, and `load`, `save`, `create` and `delete` are served by the
+    mirror from then on. With `recover=True` an operation made at least `probe_interval` of elapsed
     time after the previous attempt tries the primary again; when it answers, every state
     saved or deleted while degraded is written back (the mirror's value wins: it is the newer
     one), `StoreRecovered` is emitted and the primary serves again. With `recover=False` the
@@ -230,6 +253,42 @@ class ResilientStateStore:
                 return
         self._mirror[state.job_id] = state
         self._dirty.add(state.job_id)
+
+    async def create(self, state: JobState) -> JobState:
+        """Store `state` unless a state is stored for its job; return the stored one.
+
+        Uses the primary's own `create` when it has one (atomic), else a load then a save.
+        While degraded the mirror answers: it keeps a state it knows of, or takes `state`
+        like `save` does (written back on recovery).
+        """
+        job_id = state.job_id
+        await self._before(job_id)
+        if not self._degraded:
+            try:
+                stored = await self._create_in_primary(state)
+            except Exception as exc:
+                if not is_connection_error(exc):
+                    raise
+                self._degrade(job_id, exc)
+            else:
+                self._mirror[job_id] = stored
+                self._known.add(job_id)
+                return stored
+        if job_id in self._known and job_id in self._mirror:
+            return self._mirror[job_id]
+        self._known.add(job_id)
+        self._mirror[job_id] = state
+        self._dirty.add(job_id)
+        return state
+
+    async def _create_in_primary(self, state: JobState) -> JobState:
+        if isinstance(self._primary, CreatingStore):
+            return await self._primary.create(state)
+        stored = await self._primary.load(state.job_id)
+        if stored is not None:
+            return stored
+        await self._primary.save(state)
+        return state
 
     async def delete(self, job_id: str) -> None:
         await self._before(job_id)

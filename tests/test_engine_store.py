@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from cronkit._enums import StopReason
 from cronkit._events import RunCompleted, StateLoaded, StoreDegraded, StoreRecovered
 from cronkit._exceptions import StoreUnavailableError
+from cronkit._guard import InMemoryExecutionGuard
 from cronkit._job import Job
 from cronkit._schedules import Interval
 from cronkit._state import JobState
@@ -38,6 +40,40 @@ class SwitchableStore:
 
     async def delete(self, job_id: str) -> None:
         self._check()
+        await self.inner.delete(job_id)
+
+    async def close(self) -> None:
+        pass
+
+
+class LateAnsweringStore:
+    """One `InMemoryStateStore` shared by replicas, whose load replies arrive when told.
+
+    Each `load` reads at once and returns when `answer()` releases it (the oldest first), so
+    replicas that start together all read "nothing stored" before any of them creates it.
+    """
+
+    def __init__(self) -> None:
+        self.inner = InMemoryStateStore()
+        self.pending: list[asyncio.Event] = []
+
+    def answer(self) -> None:
+        self.pending.pop(0).set()
+
+    async def load(self, job_id: str) -> JobState | None:
+        state = await self.inner.load(job_id)
+        reply = asyncio.Event()
+        self.pending.append(reply)
+        await reply.wait()
+        return state
+
+    async def save(self, state: JobState) -> None:
+        await self.inner.save(state)
+
+    async def create(self, state: JobState) -> JobState:
+        return await self.inner.create(state)
+
+    async def delete(self, job_id: str) -> None:
         await self.inner.delete(job_id)
 
     async def close(self) -> None:
@@ -113,3 +149,33 @@ async def test_a_resilient_store_degrades_and_recovers_while_the_job_runs(
     assert len(h.recorder.of(RunCompleted)) == 6
     report = await h.stop()
     assert await primary.inner.load("job") == report.state
+
+
+async def test_replicas_starting_at_once_follow_the_first_created_series(
+    clock: FakeClock,
+) -> None:
+    store = LateAnsweringStore()
+    guard = InMemoryExecutionGuard(ttl=seconds(30), renew_interval=seconds(10))
+    calls = Calls()
+    first, second = (
+        harness(clock, store=store, guard=guard),
+        harness(clock, store=store, guard=guard),
+    )
+    await first.start(Job("job", SCHEDULE, calls, max_runs=3))
+    await second.start(Job("job", SCHEDULE, calls, max_runs=3))
+    assert len(store.pending) == 2  # both read "nothing stored"
+    store.answer()  # the first plans 00:00:10 and creates the state
+    await clock.advance(0.003)
+    store.answer()  # the second would plan 00:00:10.003: it adopts the stored state instead
+    await clock.advance(40)
+    assert calls.scheduled == [T0 + seconds(10 * n) for n in range(1, 4)]
+    (created,) = first.recorder.of(StateLoaded)
+    (adopted,) = second.recorder.of(StateLoaded)
+    assert (created.source, adopted.source) == ("new", "restored")
+    assert created.next_run_at == adopted.next_run_at == T0 + seconds(10)
+    for replica in (first, second):
+        report = await replica.stop()
+        assert report.state.trigger_count == 3
+    stored = await store.inner.load("job")
+    assert stored is not None
+    assert (stored.trigger_count, stored.next_run_at) == (3, None)

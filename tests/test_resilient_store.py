@@ -15,7 +15,13 @@ import pytest
 from cronkit._events import SchedulerEvent, StoreDegraded, StoreRecovered
 from cronkit._exceptions import ConfigurationError, StateCorruptedError, StoreUnavailableError
 from cronkit._state import JobState
-from cronkit._store import BindableStore, InMemoryStateStore, ResilientStateStore, StateStore
+from cronkit._store import (
+    BindableStore,
+    CreatingStore,
+    InMemoryStateStore,
+    ResilientStateStore,
+    StateStore,
+)
 from cronkit.testing import FakeClock
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -71,6 +77,14 @@ class FlakyStore:
 
     async def close(self) -> None:
         self.closed += 1
+
+
+class CreatingFlakyStore(FlakyStore):
+    """A `FlakyStore` with an atomic `create`, as `ValkeyStateStore` has."""
+
+    async def create(self, state: JobState) -> JobState:
+        await self._enter("create", state.job_id)
+        return await self.inner.create(state)
 
 
 class Recorder:
@@ -196,6 +210,71 @@ async def test_degrading_on_delete_forgets_the_state(
     assert await store.load("job") is None
     assert await primary.inner.load("job") == state()
     assert store.degraded
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+async def test_create_without_a_primary_create_loads_then_saves(
+    store: ResilientStateStore, primary: FlakyStore
+) -> None:
+    await primary.inner.save(state("taken", 7))  # another instance created it first
+
+    assert await store.create(state("taken", 1)) == state("taken", 7)
+    assert await store.create(state("free", 1)) == state("free", 1)
+
+    assert primary.calls == [("load", "taken"), ("load", "free"), ("save", "free")]
+    assert primary.inner.snapshot() == {"taken": state("taken", 7), "free": state("free", 1)}
+
+
+async def test_create_uses_the_primary_create_and_mirrors_its_answer(
+    clock: FakeClock, recorder: Recorder
+) -> None:
+    primary = CreatingFlakyStore()
+    store = ResilientStateStore(primary)
+    store.bind(clock=clock, observer=recorder)
+    await primary.inner.save(state(count=7))
+
+    assert await store.create(state(count=1)) == state(count=7)
+    primary.fail(DOWN)
+    assert await store.load("job") == state(count=7)  # from the mirror
+
+    assert primary.calls == [("create", "job"), ("load", "job")]
+    assert store.degraded
+
+
+@pytest.mark.parametrize("failing", ["load", "save"])
+async def test_degrading_on_create_keeps_the_state_and_writes_it_back(
+    store: ResilientStateStore,
+    primary: FlakyStore,
+    clock: FakeClock,
+    recorder: Recorder,
+    failing: str,
+) -> None:
+    primary.fail(DOWN, ops=(failing,))
+
+    assert await store.create(state()) == state()
+
+    assert store.degraded
+    assert await store.load("job") == state()
+    assert await primary.inner.load("job") is None
+    primary.fail(None)
+    await clock.advance(timedelta(seconds=5))
+    await store.load("job")
+    assert not store.degraded
+    assert await primary.inner.load("job") == state()
+    assert [type(event) for event in recorder.events] == [StoreDegraded, StoreRecovered]
+
+
+async def test_create_while_degraded_keeps_a_state_the_mirror_holds(
+    store: ResilientStateStore, primary: FlakyStore
+) -> None:
+    await store.save(state(count=7))
+    primary.fail(DOWN)
+    await store.load("job")  # degrades
+
+    assert await store.create(state(count=1)) == state(count=7)
+    assert await store.load("job") == state(count=7)
 
 
 async def test_a_job_never_seen_cannot_be_loaded_while_degraded(
@@ -501,11 +580,14 @@ async def call(store: StateStore, op: str) -> None:
         await store.load("job")
     elif op == "save":
         await store.save(state())
+    elif op == "create":
+        assert isinstance(store, CreatingStore)
+        await store.create(state())
     else:
         await store.delete("job")
 
 
-@pytest.mark.parametrize("op", ["load", "save", "delete"])
+@pytest.mark.parametrize("op", ["load", "save", "create", "delete"])
 @pytest.mark.parametrize(
     "error",
     [ValueError("bad value"), RuntimeError("bug"), KeyError("job")],
@@ -514,7 +596,7 @@ async def call(store: StateStore, op: str) -> None:
 async def test_other_errors_propagate_unchanged_and_do_not_degrade(
     store: ResilientStateStore, primary: FlakyStore, recorder: Recorder, op: str, error: Exception
 ) -> None:
-    primary.fail(error, ops=(op,))
+    primary.fail(error, ops=("load", "save") if op == "create" else (op,))  # create: load+save
 
     with pytest.raises(type(error)) as caught:
         await call(store, op)
@@ -524,7 +606,7 @@ async def test_other_errors_propagate_unchanged_and_do_not_degrade(
     assert recorder.events == []
 
 
-@pytest.mark.parametrize("op", ["load", "save", "delete"])
+@pytest.mark.parametrize("op", ["load", "save", "create", "delete"])
 async def test_data_errors_propagate_while_degraded_too(
     store: ResilientStateStore, primary: FlakyStore, clock: FakeClock, op: str
 ) -> None:

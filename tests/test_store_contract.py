@@ -9,7 +9,7 @@ import pytest
 
 from cronkit._exceptions import StoreUnavailableError
 from cronkit._state import JobState
-from cronkit._store import StateStore
+from cronkit._store import CreatingStore, StateStore
 from tests.contracts import STORE_ADAPTERS, params
 
 
@@ -28,6 +28,8 @@ FULL = JobState(
     last_error="RuntimeError: disk full",
     schedule_fingerprint="cron:30 2 * * *@Europe/Berlin",
 )
+
+START_OF_OTHER = datetime(2025, 3, 30, 1, 0, 0, 3000, tzinfo=UTC)  # 3 ms later: another replica
 
 
 def test_every_adapter_satisfies_the_protocol(state_store: StateStore) -> None:
@@ -126,6 +128,51 @@ async def test_job_ids_with_separators_and_unicode(state_store: StateStore) -> N
     assert [await state_store.load(job_id) for job_id in ids] == [
         JobState(job_id=job_id, trigger_count=n) for n, job_id in enumerate(ids)
     ]
+
+
+async def test_every_adapter_can_create(state_store: StateStore) -> None:
+    assert isinstance(state_store, CreatingStore)
+
+
+async def test_create_stores_the_state_when_nothing_is_stored(state_store: StateStore) -> None:
+    assert isinstance(state_store, CreatingStore)
+
+    created = await state_store.create(FULL)
+
+    assert created == FULL
+    assert await state_store.load("nightly") == FULL
+
+
+async def test_create_returns_the_stored_state_and_leaves_it(state_store: StateStore) -> None:
+    assert isinstance(state_store, CreatingStore)
+    await state_store.save(FULL)
+    other = JobState(job_id="nightly", trigger_count=0, next_run_at=START_OF_OTHER)
+
+    created = await state_store.create(other)
+
+    assert created == FULL
+    assert await state_store.load("nightly") == FULL
+
+
+async def test_the_first_create_wins(state_store: StateStore) -> None:
+    assert isinstance(state_store, CreatingStore)
+    other = JobState(job_id="nightly", next_run_at=START_OF_OTHER)
+
+    first = await state_store.create(FULL)
+    second = await state_store.create(other)
+
+    assert first == second == FULL
+    assert await state_store.load("nightly") == FULL
+
+
+async def test_create_after_delete_stores_again(state_store: StateStore) -> None:
+    assert isinstance(state_store, CreatingStore)
+    await state_store.save(FULL)
+    await state_store.delete("nightly")
+    other = JobState(job_id="nightly", next_run_at=START_OF_OTHER)
+
+    assert await state_store.create(other) == other
+    assert await state_store.load("nightly") == other
 
 
 async def test_close_can_be_called_twice(state_store: StateStore) -> None:

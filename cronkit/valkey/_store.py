@@ -129,17 +129,33 @@ class ValkeyStateStore:
             key, raw = legacy, await self._get(legacy)
         if raw is None:
             return None
-        state = decode_state(raw, key=key)
-        if state.job_id != job_id:
-            raise StateCorruptedError(
-                key, f"it holds the state of job {state.job_id!r}, not of {job_id!r}"
-            )
-        return state
+        return _decode(raw, key=key, job_id=job_id)
 
     async def save(self, state: JobState) -> None:
         """Store `state` under `<prefix><job_id>` (one `SET`)."""
         key = self.key(state.job_id)
         await self._call(self.client.set(key, encode_state(state)), "SET", key)
+
+    async def create(self, state: JobState) -> JobState:
+        """Store `state` unless `<prefix><job_id>` holds a state; return what is stored then.
+
+        One `SET key value NX GET` (Valkey or Redis 7 and later): of replicas creating the
+        same job's state at once, the first one wins and every one gets its state back. The
+        legacy key is not looked at: the engine creates a state only after `load` found none.
+
+        Returns:
+            `state` when it was stored, else the state the key already held.
+
+        Raises:
+            StateCorruptedError: the key holds something that is not valid state (or the
+                state of another job), naming the key; it is left untouched.
+        """
+        key = self.key(state.job_id)
+        operation = self.client.set(key, encode_state(state), nx=True, get=True)
+        previous = await self._string_reply(operation, "SET", key)
+        if previous is None:
+            return state
+        return _decode(previous, key=key, job_id=state.job_id)
 
     async def delete(self, job_id: str) -> None:
         """Remove the job's key, and its legacy key with the default prefix (one `DEL`)."""
@@ -187,8 +203,14 @@ class ValkeyStateStore:
         await self._connection.close()
 
     async def _get(self, key: str) -> str | bytes | None:
+        return await self._string_reply(self.client.get(key), "GET", key)
+
+    async def _string_reply(
+        self, operation: Awaitable[Any], command: str, key: str
+    ) -> str | bytes | None:
+        """The string a command read from `key`; a key of another type is corrupt state."""
         try:
-            raw: str | bytes | None = await self._call(self.client.get(key), "GET", key)
+            raw: str | bytes | None = await self._call(operation, command, key)
         except StoreError as error:
             cause = error.__cause__
             if isinstance(cause, valkey_errors.ResponseError) and str(cause).startswith(
@@ -223,3 +245,13 @@ class ValkeyStateStore:
         return StoreError(
             f"Valkey at {address!r} rejected {command} {key!r}: {describe_error(error)}"
         )
+
+
+def _decode(raw: str | bytes, *, key: str, job_id: str) -> JobState:
+    """The state stored in `key`, which must be `job_id`'s."""
+    state = decode_state(raw, key=key)
+    if state.job_id != job_id:
+        raise StateCorruptedError(
+            key, f"it holds the state of job {state.job_id!r}, not of {job_id!r}"
+        )
+    return state

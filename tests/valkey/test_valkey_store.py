@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import valkey
@@ -213,6 +214,82 @@ async def test_corrupt_state_is_not_masked_by_the_resilient_wrapper(
         assert not resilient.degraded
     finally:
         await resilient.close()
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+async def test_stores_racing_to_create_one_key_agree_on_the_winner(
+    valkey_url: str, valkey_admin: valkey.asyncio.Valkey
+) -> None:
+    replicas = [ValkeyStateStore(valkey_url) for _ in range(2)]
+    job_ids = [f"job-{n}" for n in range(20)]
+    try:
+        for job_id in job_ids:
+            # Each replica planned its own first occurrence, a few milliseconds apart.
+            planned = [
+                JobState(job_id=job_id, next_run_at=STATE.next_run_at + timedelta(milliseconds=n))
+                for n in range(2)
+            ]
+            results = await asyncio.gather(
+                *(store.create(state) for store, state in zip(replicas, planned, strict=True))
+            )
+            assert results[0] == results[1]
+            assert results[0] in planned
+            raw = await valkey_admin.get(f"{DEFAULT_STATE_PREFIX}{job_id}")
+            assert raw == encode_state(results[0])
+    finally:
+        for store in replicas:
+            await store.close()
+
+
+async def test_create_is_one_set_and_never_overwrites(
+    store: ValkeyStateStore, valkey_admin: valkey.asyncio.Valkey
+) -> None:
+    assert await store.create(STATE) == STATE
+    assert await store.create(JobState(job_id="nightly")) == STATE
+
+    stats = await valkey_admin.info("commandstats")
+    assert stats["cmdstat_set"]["calls"] == 2
+    assert "cmdstat_get" not in stats
+    assert await valkey_admin.get(f"{DEFAULT_STATE_PREFIX}nightly") == encode_state(STATE)
+
+
+@pytest.mark.parametrize("value", ["garbage", json.dumps({"v": 1, "job_id": "other"})])
+async def test_create_over_a_corrupt_value_raises_and_leaves_it(
+    store: ValkeyStateStore, valkey_admin: valkey.asyncio.Valkey, value: str
+) -> None:
+    key = f"{DEFAULT_STATE_PREFIX}nightly"
+    await valkey_admin.set(key, value)
+    with pytest.raises(StateCorruptedError) as caught:
+        await store.create(STATE)
+    assert caught.value.key == key
+    assert await valkey_admin.get(key) == value
+
+
+async def test_create_over_a_key_of_another_type_is_corrupt_state(
+    store: ValkeyStateStore, valkey_admin: valkey.asyncio.Valkey
+) -> None:
+    key = f"{DEFAULT_STATE_PREFIX}nightly"
+    await valkey_admin.hset(key, "job_id", "nightly")
+    with pytest.raises(StateCorruptedError) as caught:
+        await store.create(STATE)
+    assert caught.value.key == key
+    assert await valkey_admin.type(key) == "hash"
+
+
+async def test_create_needs_only_the_set_permission(
+    valkey_server: ValkeyServer, valkey_url: str, valkey_admin: valkey.asyncio.Valkey
+) -> None:
+    await valkey_admin.execute_command(
+        "ACL", "SETUSER", "creator", "reset", "on", ">pw", "~scheduler:*", "+set"
+    )
+    store = ValkeyStateStore(f"valkey://creator:pw@127.0.0.1:{valkey_server.port}/0")
+    try:
+        assert await store.create(STATE) == STATE
+        assert await store.create(JobState(job_id="nightly")) == STATE
+    finally:
+        await store.close()
 
 
 # -- clients and URLs ---------------------------------------------------------------------------
