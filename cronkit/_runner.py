@@ -251,13 +251,13 @@ class JobRunner:
         job, state = self.job, self.state
         first = state.next_run_at
         assert first is not None
+        # At least one occurrence remains: start-up and the previous consume clear next_run_at
+        # once max_runs is reached.
         remaining = None if job.max_runs is None else job.max_runs - state.trigger_count
         consumed = 0
         trigger: Trigger | None = None
         following: datetime | None = first
-        if remaining is not None and remaining <= 0:
-            following = None
-        elif job.catch_up_window is not None and first < now - job.catch_up_window:
+        if job.catch_up_window is not None and first < now - job.catch_up_window:
             stale = self._due(first, now - job.catch_up_window - _ONE_MICROSECOND, remaining)
             self.skip(stale.last, SkipReason.MISSED, stale.count)
             consumed, following = stale.count, stale.following

@@ -268,3 +268,22 @@ async def test_failed_run_is_recorded_and_scheduling_goes_on(clock: FakeClock) -
     assert [r.status for r in report.history] == [RunStatus.FAILED, RunStatus.FAILED]
     assert report.history[0].error == "RuntimeError: disk full"
     assert report.state.last_error == "RuntimeError: disk full"
+
+
+async def test_catch_up_window_drops_count_towards_max_runs() -> None:
+    clock = FakeClock("2025-01-01T10:00:30Z")
+    schedule = Interval(timedelta(minutes=1))
+    store = InMemoryStateStore()
+    store._states["job"] = JobState(
+        "job", next_run_at=at("2025-01-01T00:01:00Z"), schedule_fingerprint=schedule.fingerprint()
+    )
+    calls = Calls()
+    h = harness(clock, store=store)
+    job = Job("job", schedule, calls, catch_up_window=timedelta(minutes=3), max_runs=598)
+    await h.start(job)
+    report = await h.stop()
+    # 597 stale occurrences are dropped as missed; one more is allowed: 09:58, caught up once.
+    assert calls.scheduled == [at("2025-01-01T09:58:00Z")]
+    assert report.state.trigger_count == 598
+    assert report.state.next_run_at is None
+    assert report.stop_reason is StopReason.TERMINAL
