@@ -9,7 +9,7 @@ import pytest
 from cronkit._enums import MissedRunPolicy, RunStatus, SkipReason, StopReason
 from cronkit._events import RunSkipped, StateLoaded, StateRepaired
 from cronkit._job import Job
-from cronkit._schedules import AtTimes, Cron, Interval
+from cronkit._schedules import AtTimes, Cron, Interval, Schedule
 from cronkit._state import JobState
 from cronkit._store import InMemoryStateStore
 from cronkit.testing import FakeClock
@@ -38,10 +38,16 @@ async def test_max_runs_zero_ends_at_once(clock: FakeClock) -> None:
     assert report.stop_reason is StopReason.TERMINAL
 
 
-def stale_store(job_id: str, *, next_run_at: str, fingerprint: str | None) -> InMemoryStateStore:
+def stored(
+    schedule: Schedule, next_run_at: str | None, *, trigger_count: int = 0
+) -> InMemoryStateStore:
+    """A store holding the state of job "job", as a previous process of `schedule` left it."""
     store = InMemoryStateStore()
-    store._states[job_id] = JobState(
-        job_id, trigger_count=2, next_run_at=at(next_run_at), schedule_fingerprint=fingerprint
+    store._states["job"] = JobState(
+        "job",
+        trigger_count=trigger_count,
+        next_run_at=None if next_run_at is None else at(next_run_at),
+        schedule_fingerprint=schedule.fingerprint(),
     )
     return store
 
@@ -72,8 +78,7 @@ async def test_missed_run_policy_after_restart_with_stale_state(
 ) -> None:
     schedule = SCHEDULES[kind]
     clock = FakeClock("2025-01-01T00:05:30Z")
-    fingerprint = schedule.fingerprint(timezone="UTC")
-    store = stale_store("job", next_run_at="2025-01-01T00:01:00Z", fingerprint=fingerprint)
+    store = stored(schedule, "2025-01-01T00:01:00Z", trigger_count=2)
     calls = Calls()
     h = harness(clock, store=store)
     await h.start(Job("job", schedule, calls, missed=policy))
@@ -96,12 +101,7 @@ async def test_missed_run_policy_after_restart_with_stale_state(
 async def test_catch_up_once_marks_a_single_late_occurrence_as_catch_up() -> None:
     clock = FakeClock("2025-01-01T00:01:05Z")
     schedule = Interval(timedelta(minutes=1))
-    store = stale_store("job", next_run_at="2025-01-01T00:01:00Z", fingerprint="interval:60s")
-    store._states["job"] = JobState(
-        "job",
-        next_run_at=at("2025-01-01T00:01:00Z"),
-        schedule_fingerprint=schedule.fingerprint(),
-    )
+    store = stored(schedule, "2025-01-01T00:01:00Z")
     calls = Calls()
     h = harness(clock, store=store)
     await h.start(Job("job", schedule, calls))
@@ -142,10 +142,7 @@ async def test_pause_then_resume_sends_what_came_due_through_the_policy(clock: F
 async def test_catch_up_window_drops_old_occurrences_as_missed() -> None:
     clock = FakeClock("2025-01-01T10:00:30Z")
     schedule = Interval(timedelta(minutes=1))
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job", next_run_at=at("2025-01-01T00:01:00Z"), schedule_fingerprint=schedule.fingerprint()
-    )
+    store = stored(schedule, "2025-01-01T00:01:00Z")
     calls = Calls()
     h = harness(clock, store=store)
     job = Job("job", schedule, calls, missed="replay_all", catch_up_window=timedelta(minutes=3))
@@ -168,10 +165,7 @@ async def test_catch_up_window_drops_old_occurrences_as_missed() -> None:
 async def test_max_runs_counts_consumed_occurrences_including_skipped() -> None:
     clock = FakeClock("2025-01-01T00:05:30Z")
     schedule = Interval(timedelta(minutes=1))
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job", next_run_at=at("2025-01-01T00:01:00Z"), schedule_fingerprint=schedule.fingerprint()
-    )
+    store = stored(schedule, "2025-01-01T00:01:00Z")
     calls = Calls()
     h = harness(clock, store=store)
     report_task_job = Job("job", schedule, calls, max_runs=3)
@@ -187,10 +181,7 @@ async def test_max_runs_counts_consumed_occurrences_including_skipped() -> None:
 async def test_a_year_of_downtime_is_caught_up_at_once() -> None:
     clock = FakeClock("2026-01-01T00:00:30Z")
     schedule = Cron("* * * * *")
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job", next_run_at=at("2025-01-01T00:01:00Z"), schedule_fingerprint=schedule.fingerprint()
-    )
+    store = stored(schedule, "2025-01-01T00:01:00Z")
     calls = Calls()
     h = harness(clock, store=store)
     await h.start(Job("job", schedule, calls, missed="skip"))
@@ -203,13 +194,7 @@ async def test_a_year_of_downtime_is_caught_up_at_once() -> None:
 
 async def test_changed_schedule_replans_and_keeps_counters() -> None:
     clock = FakeClock("2025-01-01T12:00:00Z")
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job",
-        trigger_count=7,
-        next_run_at=at("2025-01-01T00:00:00Z"),
-        schedule_fingerprint=Interval(seconds(5)).fingerprint(),
-    )
+    store = stored(Interval(seconds(5)), "2025-01-01T00:00:00Z", trigger_count=7)
     calls = Calls()
     h = harness(clock, store=store)
     await h.start(Job("job", Interval(timedelta(hours=1)), calls))
@@ -229,10 +214,7 @@ async def test_changed_schedule_replans_and_keeps_counters() -> None:
 async def test_missing_next_run_at_is_repaired_when_not_finished(kind: str) -> None:
     clock = FakeClock("2025-01-01T00:00:30Z")
     schedule = SCHEDULES[kind]
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job", trigger_count=0, next_run_at=None, schedule_fingerprint=schedule.fingerprint()
-    )
+    store = stored(schedule, None, trigger_count=0)
     h = harness(clock, store=store)
     await h.start(Job("job", schedule, Calls()))
     (repaired,) = h.recorder.of(StateRepaired)
@@ -246,10 +228,7 @@ async def test_missing_next_run_at_is_repaired_when_not_finished(kind: str) -> N
 async def test_finished_state_is_not_repaired() -> None:
     clock = FakeClock("2025-01-01T00:00:30Z")
     schedule = Interval(seconds(10))
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job", trigger_count=3, next_run_at=None, schedule_fingerprint=schedule.fingerprint()
-    )
+    store = stored(schedule, None, trigger_count=3)
     h = harness(clock, store=store)
     await h.start(Job("job", schedule, Calls(), max_runs=3))
     report = await h.stop()
@@ -273,10 +252,7 @@ async def test_failed_run_is_recorded_and_scheduling_goes_on(clock: FakeClock) -
 async def test_catch_up_window_drops_count_towards_max_runs() -> None:
     clock = FakeClock("2025-01-01T10:00:30Z")
     schedule = Interval(timedelta(minutes=1))
-    store = InMemoryStateStore()
-    store._states["job"] = JobState(
-        "job", next_run_at=at("2025-01-01T00:01:00Z"), schedule_fingerprint=schedule.fingerprint()
-    )
+    store = stored(schedule, "2025-01-01T00:01:00Z")
     calls = Calls()
     h = harness(clock, store=store)
     job = Job("job", schedule, calls, catch_up_window=timedelta(minutes=3), max_runs=598)
