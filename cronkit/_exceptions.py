@@ -44,6 +44,7 @@ __all__ = [
     "StateCorruptedError",
     "StoreError",
     "StoreUnavailableError",
+    "describe_error",
 ]
 
 
@@ -121,3 +122,8 @@ class GuardUnavailableError(CronkitError, ConnectionError):
 
 class AppLoadError(CronkitError):
     """`module:attr` could not be loaded as an App."""
+
+
+def describe_error(error: BaseException) -> str:
+    """`"<ExceptionType>: <message>"`, the text cronkit records for a failed run or operation."""
+    return f"{type(error).__name__}: {error}"

@@ -23,7 +23,9 @@ from cronkit._events import (
     ExecutionGuardUnavailable,
     RunCompleted,
     RunStarted,
+    SchedulerEvent,
 )
+from cronkit._exceptions import describe_error
 from cronkit._guard import ExecutionGuard, ExecutionLease, ExecutionSlot
 from cronkit._job import RunContext, TaskContext
 from cronkit._state import RunRecord
@@ -69,6 +71,12 @@ class ActiveRun:
         return True
 
 
+def _emit_guard(
+    runner: JobRunner, kind: type[SchedulerEvent], slot: ExecutionSlot, **fields: Any
+) -> None:
+    runner.emit(kind, scheduled_at=slot.scheduled_at, resource_id=slot.resource_id, **fields)
+
+
 async def acquire_lease(
     runner: JobRunner, guard: ExecutionGuard, trigger: Trigger
 ) -> ExecutionLease | None:
@@ -83,30 +91,15 @@ async def acquire_lease(
     try:
         lease = await guard.acquire(slot)
     except OSError as exc:
-        runner.emit(
-            ExecutionGuardUnavailable,
-            scheduled_at=slot.scheduled_at,
-            resource_id=slot.resource_id,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+        _emit_guard(runner, ExecutionGuardUnavailable, slot, error=describe_error(exc))
         runner.skip(trigger.scheduled_at, SkipReason.GUARD_UNAVAILABLE)
         return None
     if lease is None:
         reason = guard.refusal_reason(slot)
-        runner.emit(
-            ExecutionGuardContended,
-            scheduled_at=slot.scheduled_at,
-            resource_id=slot.resource_id,
-            reason=reason,
-        )
+        _emit_guard(runner, ExecutionGuardContended, slot, reason=reason)
         runner.skip(trigger.scheduled_at, reason)
         return None
-    runner.emit(
-        ExecutionGuardAcquired,
-        scheduled_at=slot.scheduled_at,
-        resource_id=slot.resource_id,
-        fencing_token=lease.fencing_token,
-    )
+    _emit_guard(runner, ExecutionGuardAcquired, slot, fencing_token=lease.fencing_token)
     return lease
 
 
@@ -181,7 +174,7 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
             current.uncancel()
         status, error = run.stop_status, run.stop_error
     except Exception as exc:
-        status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        status, error = RunStatus.FAILED, describe_error(exc)
     finally:
         run.cancellable = False  # recording the outcome must not be cut short
         for keeper in run.keepers:
@@ -235,19 +228,9 @@ async def _release(
     try:
         await guard.release(lease, completed=completed)
     except Exception as exc:
-        runner.emit(
-            ExecutionGuardReleaseFailed,
-            scheduled_at=slot.scheduled_at,
-            resource_id=slot.resource_id,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+        _emit_guard(runner, ExecutionGuardReleaseFailed, slot, error=describe_error(exc))
         return
-    runner.emit(
-        ExecutionGuardReleased,
-        scheduled_at=slot.scheduled_at,
-        resource_id=slot.resource_id,
-        completed=completed,
-    )
+    _emit_guard(runner, ExecutionGuardReleased, slot, completed=completed)
 
 
 async def _keep_lease(
@@ -263,20 +246,13 @@ async def _keep_lease(
         try:
             held = await guard.renew(lease)
         except Exception as exc:
-            runner.emit(
-                ExecutionGuardRenewFailed,
-                scheduled_at=slot.scheduled_at,
-                resource_id=slot.resource_id,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            _emit_guard(runner, ExecutionGuardRenewFailed, slot, error=describe_error(exc))
             if clock.monotonic() - renewed_at < ttl:
                 continue
             held = False
         if held:
             renewed_at = clock.monotonic()
-            runner.emit(
-                ExecutionGuardRenewed, scheduled_at=slot.scheduled_at, resource_id=slot.resource_id
-            )
+            _emit_guard(runner, ExecutionGuardRenewed, slot)
             continue
         _lose_lease(runner, run, guard)
         return
@@ -285,12 +261,7 @@ async def _keep_lease(
 def _lose_lease(runner: JobRunner, run: ActiveRun, guard: ExecutionGuard) -> None:
     assert run.lease is not None
     slot, action = run.lease.slot, guard.on_lost
-    runner.emit(
-        ExecutionGuardLost,
-        scheduled_at=slot.scheduled_at,
-        resource_id=slot.resource_id,
-        action=action,
-    )
+    _emit_guard(runner, ExecutionGuardLost, slot, action=action)
     if action == "cancel":
         run.stop(RunStatus.CANCELLED, "ExecutionGuardLost: the execution lease was lost")
     elif action == "shutdown":

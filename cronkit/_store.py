@@ -14,7 +14,12 @@ from typing import Protocol, final, runtime_checkable
 
 from cronkit._clock import Clock, SystemClock
 from cronkit._events import ObserverGroup, SchedulerObserver, StoreDegraded, StoreRecovered
-from cronkit._exceptions import ConfigurationError, StateCorruptedError, StoreUnavailableError
+from cronkit._exceptions import (
+    ConfigurationError,
+    StateCorruptedError,
+    StoreUnavailableError,
+    describe_error,
+)
 from cronkit._state import JobState
 
 __all__ = [
@@ -356,7 +361,7 @@ class ResilientStateStore:
         self._degraded = True
         self._written_back.clear()
         self._observers.on_event(
-            StoreDegraded(job_id=job_id, at=clock.now(), error=f"{type(exc).__name__}: {exc}")
+            StoreDegraded(job_id=job_id, at=clock.now(), error=describe_error(exc))
         )
 
     async def _try_recover(self) -> bool:
