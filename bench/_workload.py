@@ -15,17 +15,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench._util import CpuWindow, lateness_summary, peak_rss_kib
+from bench._util import (
+    CpuWindow,
+    current_rss_kib,
+    lateness_summary,
+    peak_rss_kib,
+    settle_memory,
+)
 
 __all__ = [
     "IDLE_EXPRESSIONS",
     "PERIOD_S",
     "Window",
     "idle_expressions",
+    "idle_result",
     "precision_result",
 ]
 
@@ -82,4 +90,31 @@ def precision_result(
         **lateness_summary(lateness),
         "peak_rss_mib": peak_rss_kib() / 1024,
         **extra,
+    }
+
+
+async def idle_result(
+    n: int,
+    duration: float,
+    *,
+    rss0: float,
+    rss_declared: float,
+    registration_s: float,
+    start_s: float,
+) -> dict[str, Any]:
+    """S2's numbers once `n` jobs are registered and started: memory, then idle CPU."""
+    await asyncio.sleep(0.2)
+    settle_memory()
+    rss1 = current_rss_kib()
+    cpu = CpuWindow()
+    await asyncio.sleep(duration)
+    cpu.stop()
+    return {
+        "registration_s": registration_s,
+        "start_s": start_s,
+        "kib_per_job": (rss1 - rss0) / n,
+        "kib_per_job_declared": (rss_declared - rss0) / n,
+        "idle_cpu_s": cpu.cpu_s,
+        "idle_wakeups": cpu.wakeups,
+        "idle_wall_s": cpu.wall_s,
     }

@@ -21,7 +21,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bench._util import CpuWindow, current_rss_kib, lateness_summary, settle_memory
-from bench._workload import PERIOD_S, Window, idle_expressions, precision_result
+from bench._workload import PERIOD_S, Window, idle_expressions, idle_result, precision_result
 
 __all__ = ["herd", "idle", "precision"]
 
@@ -80,22 +80,16 @@ async def idle(n: int, duration: float) -> dict[str, Any]:
     scheduler.start()
     await asyncio.sleep(0)
     start_s = time.perf_counter() - began
-    await asyncio.sleep(0.2)
-    settle_memory()
-    rss1 = current_rss_kib()
-    cpu = CpuWindow()
-    await asyncio.sleep(duration)
-    cpu.stop()
+    result = await idle_result(
+        n,
+        duration,
+        rss0=rss0,
+        rss_declared=rss_declared,
+        registration_s=registration_s,
+        start_s=start_s,
+    )
     scheduler.shutdown(wait=False)
-    return {
-        "registration_s": registration_s,
-        "start_s": start_s,
-        "kib_per_job": (rss1 - rss0) / n,
-        "kib_per_job_declared": (rss_declared - rss0) / n,
-        "idle_cpu_s": cpu.cpu_s,
-        "idle_wakeups": cpu.wakeups,
-        "idle_wall_s": cpu.wall_s,
-    }
+    return result
 
 
 async def herd(n: int, margin: float = 2.0) -> dict[str, Any]:
