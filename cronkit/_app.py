@@ -26,18 +26,18 @@ from typing import Any, TypeVar
 from typing_extensions import Unpack
 
 from cronkit._app_run import AppRuntime
-from cronkit._app_tasks import JobOptions, build_job, interval_schedule, not_bare
+from cronkit._app_tasks import JobOptions, build_job, not_bare
 from cronkit._clock import Clock, SystemClock
 from cronkit._config import SchedulerConfig, SchedulerReport
 from cronkit._depends import Dependant
 from cronkit._depends_solve import AppScope
 from cronkit._engine import SchedulerHandle
 from cronkit._enums import TerminalStatePolicy
-from cronkit._events import LogObserver, ObserverGroup, SchedulerObserver
+from cronkit._events import LogObserver, ObserverGroup, SchedulerObserver, ensure_log_handler
 from cronkit._exceptions import ConfigurationError, DuplicateJobError, InvalidJobError
 from cronkit._guard import ExecutionGuard
 from cronkit._job import Job, RunContext
-from cronkit._schedules import AtTimes, Cron, Interval, Schedule
+from cronkit._schedules import AtTimes, Cron, Interval, Schedule, interval_of
 from cronkit._state import RunRecord
 from cronkit._store import InMemoryStateStore, StateStore
 
@@ -125,10 +125,10 @@ class App:
         self,
         every: timedelta | float | None = None,
         *,
-        seconds: float = 0,
-        minutes: float = 0,
-        hours: float = 0,
-        days: float = 0,
+        seconds: float | None = None,
+        minutes: float | None = None,
+        hours: float | None = None,
+        days: float | None = None,
         id: str | None = None,
         **options: Unpack[JobOptions],
     ) -> Callable[[F], F]:
@@ -138,14 +138,13 @@ class App:
         *scheduled* instant.
 
         Raises:
-            InvalidScheduleError: neither or both of `every` and the units, or a period <= 0.
+            InvalidScheduleError: neither or both of `every` and the units, or a period <= 0
+                (the message quotes the arguments as written, e.g. `seconds=-5`).
         """
         not_bare("interval", every, "@app.interval(minutes=5)")
 
         def schedule() -> Interval:
-            return interval_schedule(
-                every, seconds=seconds, minutes=minutes, hours=hours, days=days
-            )
+            return interval_of(every, seconds=seconds, minutes=minutes, hours=hours, days=days)
 
         return self._decorator("interval", schedule, id, options)
 
@@ -283,8 +282,10 @@ class App:
         """Run every job on a new event loop until all are finished or a signal stops them.
 
         SIGINT/SIGTERM: the first shuts down gracefully (active runs finish), the second
-        cancels active runs, a third acts as the default signal handler would.
+        cancels active runs, a third acts as the default signal handler would. A program
+        that has set up no logging gets a stderr handler at INFO (see `ensure_log_handler`).
         """
+        ensure_log_handler()
         asyncio.run(self.serve(install_signal_handlers=True))
 
     async def serve(self, *, install_signal_handlers: bool = False) -> None:

@@ -17,16 +17,15 @@ from datetime import timedelta, tzinfo
 from typing import Any, Final, TypedDict, TypeVar
 
 from cronkit._depends import Dependant, Scope, analyze
-from cronkit._depends_solve import AppScope
+from cronkit._depends_solve import AppScope, RunScope
 from cronkit._enums import MissedRunPolicy, OverlapPolicy
 from cronkit._exceptions import (
     ConfigurationError,
     CronkitError,
     InvalidJobError,
-    InvalidScheduleError,
 )
 from cronkit._job import Job, RunContext, Task, TaskContext, is_async_callable
-from cronkit._schedules import Interval, Schedule
+from cronkit._schedules import Schedule
 from cronkit._windows import JobTimeWindow
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "JobOptions",
     "build_job",
     "function_name",
-    "interval_schedule",
     "located",
     "not_bare",
 ]
@@ -80,8 +78,15 @@ class AsyncCall:
         return f"AsyncCall({self.dependant.name})"
 
     async def __call__(self, context: TaskContext[None]) -> None:
-        async with self.scope.run(self.dependant, {RunContext: context.run}) as kwargs:
-            await self.func(**kwargs)
+        resolving = self.scope.run(self.dependant, {RunContext: context.run})
+        try:
+            async with resolving as kwargs:
+                await self.func(**kwargs)
+        except Exception as error:
+            failure = resolving.failure(error)
+            if failure is None:
+                raise
+            raise failure from error
 
 
 class BlockingCall:
@@ -106,8 +111,17 @@ class BlockingCall:
         return f"BlockingCall({self.dependant.name})"
 
     def __call__(self, context: TaskContext[None]) -> None:
-        loop = self.loop()
         resolving = self.scope.run(self.dependant, {RunContext: context.run})
+        try:
+            self._call(resolving)
+        except Exception as error:
+            failure = resolving.failure(error)
+            if failure is None:
+                raise
+            raise failure from error
+
+    def _call(self, resolving: RunScope) -> None:
+        loop = self.loop()
         kwargs = asyncio.run_coroutine_threadsafe(resolving.__aenter__(), loop).result()
         try:
             self.func(**kwargs)
@@ -132,40 +146,6 @@ def located(error: E, where: str) -> E:
     located_error.__dict__.update(error.__dict__)
     located_error.args = (f"{where}: {error}",)
     return located_error
-
-
-def interval_schedule(
-    every: timedelta | float | None,
-    *,
-    seconds: float,
-    minutes: float,
-    hours: float,
-    days: float,
-) -> Interval:
-    """The `Interval` of `@app.interval`: `every`, or the sum of the unit keywords.
-
-    Raises:
-        InvalidScheduleError: neither or both are given, a unit is not a number, or the
-            period is not positive.
-    """
-    try:
-        units = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    except (TypeError, OverflowError) as exc:
-        raise InvalidScheduleError(
-            f"seconds={seconds!r}, minutes={minutes!r}, hours={hours!r}, days={days!r}: "
-            f"{exc}; give numbers, e.g. minutes=5"
-        ) from None
-    given = (seconds, minutes, hours, days) != (0, 0, 0, 0)
-    if every is None and not given:
-        raise InvalidScheduleError(
-            "no period given; write every=timedelta(minutes=5) or use seconds=, minutes=, "
-            "hours=, days="
-        )
-    if every is not None and given:
-        raise InvalidScheduleError(
-            f"every={every!r} and unit keywords were both given; use one of them"
-        )
-    return Interval(units if every is None else every)
 
 
 def build_job(

@@ -8,7 +8,7 @@ from datetime import timedelta, tzinfo
 from cronkit._cron import resolve_zone
 from cronkit._enums import SkipReason, StopReason, TerminalStatePolicy, coerce_enum
 from cronkit._exceptions import ConfigurationError
-from cronkit._state import JobState, RunRecord
+from cronkit._state import JobState, RunRecord, is_count
 
 __all__ = ["SchedulerConfig", "SchedulerReport"]
 
@@ -36,11 +36,7 @@ class SchedulerConfig:
         terminal_state_policy: TerminalStatePolicy | str = TerminalStatePolicy.RETAIN,
         missed_after: timedelta = timedelta(seconds=1),
     ) -> None:
-        if (
-            isinstance(history_limit, bool)
-            or not isinstance(history_limit, int)
-            or history_limit < 0
-        ):
+        if not is_count(history_limit):
             raise ConfigurationError(
                 f"history_limit={history_limit!r} must be a whole number >= 0 (0 keeps no history)"
             )
@@ -81,7 +77,3 @@ class SchedulerReport:
     stop_reason: StopReason | None
     runs: int
     skipped: int
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

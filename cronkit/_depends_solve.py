@@ -16,6 +16,9 @@ Semantics, as in FastAPI:
   raises another exception replaces the run's for the generators still to close and the caller.
   A failure during set-up stops the run and cleans up the generators already entered likewise.
   A generator must yield exactly once, else `DependencyError` is raised at run time.
+- Exceptions pass through unchanged, but a run remembers which dependency raised one and in
+  which phase: `RunScope.failure(error)` turns it into a `DependencyFailedError` naming the
+  dependency, which is what the App records for the run.
 - `overrides` (the App's `dependency_overrides`) is read at each run, as in FastAPI a single
   lookup (replacements are not chained). A replacement is analysed at its first use (its errors
   surface then); plans are rebuilt when the overrides they read change. A value's cache key is
@@ -26,9 +29,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Final, cast, final
+from typing import Any, Final, Literal, cast, final
 
 from cronkit._depends import (
     AGEN,
@@ -42,9 +44,9 @@ from cronkit._depends import (
     cycle_error,
     describe,
 )
-from cronkit._exceptions import DependencyError
+from cronkit._exceptions import DependencyError, DependencyFailedError
 
-__all__ = ["AppScope"]
+__all__ = ["AppScope", "RunScope"]
 
 INJECT: Final = 4  # step codes beyond the callable kinds SYNC, ASYNC, GEN, AGEN
 APP: Final = 5
@@ -53,6 +55,7 @@ Args = tuple[tuple[str, int], ...]  # (keyword, slot) pairs
 Step = tuple[int, int, Any, Args]  # (op, out slot, callable | injectable type | AppNode, args)
 _Opened = tuple[Any, bool, Callable[..., Any]]  # (generator, is async, its callable)
 _NO_VALUES: Final[Mapping[type[Any], Any]] = {}
+Phase = Literal["entry", "cleanup"]
 
 
 def override_of(overrides: Overrides, call: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,15 +175,26 @@ def compile_plan(
 
 
 class _Exits:
-    """Holds the generators entered, to close them later in reverse order."""
+    """Holds the generators entered, to close them later in reverse order, and which
+    dependency raised the exception in flight."""
 
-    __slots__ = ("_opened",)
+    __slots__ = ("_blamed", "_opened")
 
     def __init__(self) -> None:
         self._opened: list[_Opened] | None = None
+        self._blamed: tuple[BaseException, str, Phase] | None = None
+
+    def _blame(self, error: BaseException, call: Callable[..., Any], phase: Phase) -> None:
+        self._blamed = (error, describe(call).rpartition("<locals>.")[2], phase)
+
+    def _blamed_for(self, error: BaseException) -> tuple[str, Phase] | None:
+        blamed = self._blamed
+        if blamed is None or blamed[0] is not error:
+            return None
+        return blamed[1], blamed[2]
 
 
-async def _finalize(opened: list[_Opened], exc: BaseException | None) -> None:
+async def _finalize(opened: list[_Opened], exc: BaseException | None, exits: _Exits) -> None:
     """Close `opened` last first, throwing `exc` into each; raise the exception replacing it."""
     current = exc
     for gen, is_async, call in reversed(opened):
@@ -200,6 +214,7 @@ async def _finalize(opened: list[_Opened], exc: BaseException | None) -> None:
             wrapped = isinstance(current, StopIteration | StopAsyncIteration)  # PEP 479
             if raised is not current and not (wrapped and raised.__cause__ is current):
                 current = raised
+                exits._blame(raised, call, "cleanup")
             continue
         if is_async:
             await gen.aclose()
@@ -240,9 +255,7 @@ class AppScope(_Exits):
         self._override_plans: dict[Dependant, Plan] = {}
         self._override_deps: dict[int, tuple[Callable[..., Any], Dependant]] = {}
 
-    def run(
-        self, dependant: Dependant, values: Mapping[type[Any], Any] = _NO_VALUES
-    ) -> AbstractAsyncContextManager[dict[str, Any]]:
+    def run(self, dependant: Dependant, values: Mapping[type[Any], Any] = _NO_VALUES) -> RunScope:
         """Resolve the arguments of one run: `async with scope.run(d, values) as kwargs:`.
 
         Entering sets up the dependencies (app-scoped ones at first use) and gives the keyword
@@ -256,7 +269,7 @@ class AppScope(_Exits):
         Returns:
             An async context manager giving a new `dict` of keyword arguments.
         """
-        return _Run(self, dependant, values)
+        return RunScope(self, dependant, values)
 
     async def start(self, dependants: Iterable[Dependant]) -> None:
         """Create now every app-scoped value `dependants` use (otherwise made at first use).
@@ -281,7 +294,7 @@ class AppScope(_Exits):
         self._app_values.clear()
         self._locks.clear()
         if opened:
-            await _finalize(opened, None)
+            await _finalize(opened, None, self)
 
     def _plan(self, dependant: Dependant) -> Plan:
         if not self.overrides:
@@ -330,21 +343,33 @@ class AppScope(_Exits):
         values: Mapping[type[Any], Any],
         exits: _Exits,
     ) -> None:
-        for op, out, target, args in steps:
-            if op == INJECT:
-                try:
-                    slots[out] = values[target]
-                except KeyError:
-                    slots[out] = self._injected(target)
-            elif op == APP:
-                entry = self._app_values.get(target.key)
-                slots[out] = await self._create(target) if entry is None else entry[1]
-            elif op == ASYNC:
-                slots[out] = await target(**{name: slots[i] for name, i in args})
-            elif op == SYNC:
-                slots[out] = target(**{name: slots[i] for name, i in args})
-            else:
-                slots[out] = await _enter(op, target, {name: slots[i] for name, i in args}, exits)
+        try:
+            for op, out, target, args in steps:
+                if op == INJECT:
+                    try:
+                        slots[out] = values[target]
+                    except KeyError:
+                        slots[out] = self._injected(target)
+                elif op == APP:
+                    entry = self._app_values.get(target.key)
+                    slots[out] = await self._create(target) if entry is None else entry[1]
+                elif op == ASYNC:
+                    slots[out] = await target(**{name: slots[i] for name, i in args})
+                elif op == SYNC:
+                    slots[out] = target(**{name: slots[i] for name, i in args})
+                else:
+                    kwargs = {name: slots[i] for name, i in args}
+                    slots[out] = await _enter(op, target, kwargs, exits)
+        except Exception as error:  # the loop variables name the step that raised
+            if op == APP:  # an app-scoped value's own plan blamed one of its steps
+                blamed = self._blamed_for(error)
+                if blamed is None:
+                    exits._blame(error, target.call, "entry")
+                else:
+                    exits._blamed = (error, blamed[0], blamed[1])
+            elif op != INJECT and not isinstance(error, DependencyError):
+                exits._blame(error, target, "entry")
+            raise
 
 
 async def _enter(op: int, call: Callable[..., Any], kwargs: dict[str, Any], exits: _Exits) -> Any:
@@ -364,8 +389,8 @@ async def _enter(op: int, call: Callable[..., Any], kwargs: dict[str, Any], exit
 
 
 @final
-class _Run(_Exits):
-    """`AppScope.run`'s context manager."""
+class RunScope(_Exits):
+    """`AppScope.run`'s context manager: the arguments of one run, and their clean-up."""
 
     __slots__ = ("_dependant", "_scope", "_values")
 
@@ -373,6 +398,7 @@ class _Run(_Exits):
         self, scope: AppScope, dependant: Dependant, values: Mapping[type[Any], Any]
     ) -> None:
         self._opened = None
+        self._blamed = None
         self._scope = scope
         self._dependant = dependant
         self._values = values
@@ -386,7 +412,7 @@ class _Run(_Exits):
         except BaseException as exc:
             opened, self._opened = self._opened, None
             if opened:
-                await _finalize(opened, exc)
+                await _finalize(opened, exc, self)
             raise
         return {name: slots[i] for name, i in plan.result}
 
@@ -398,4 +424,12 @@ class _Run(_Exits):
     ) -> None:
         opened, self._opened = self._opened, None
         if opened:
-            await _finalize(opened, exc)
+            await _finalize(opened, exc, self)
+
+    def failure(self, error: BaseException) -> DependencyFailedError | None:
+        """`error` as a `DependencyFailedError` naming the dependency that raised it, if one
+        of this run's dependencies did (on entry or in clean-up); None for the job's own."""
+        blamed = self._blamed_for(error)
+        if blamed is None:
+            return None
+        return DependencyFailedError(blamed[0], blamed[1], error)

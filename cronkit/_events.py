@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -40,6 +40,7 @@ __all__ = [
     "StoreRecovered",
     "TerminalStateDeleted",
     "TriggerEmitted",
+    "ensure_log_handler",
 ]
 
 _log = logging.getLogger("cronkit")
@@ -92,13 +93,20 @@ class RunStarted(SchedulerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunCompleted(SchedulerEvent):
-    """A run has ended, with its status."""
+    """A run has ended, with its status.
+
+    A failed run carries the `exception` it raised (in process only: it is never stored)
+    and its formatted `traceback` (at most 8 KiB, the end kept); a timed-out run carries a
+    `TimeoutError` whose traceback shows where the run was when its time ran out.
+    """
 
     scheduled_at: datetime
     status: RunStatus
     error: str | None
     duration: timedelta
     source: TriggerSource
+    exception: BaseException | None = None
+    traceback: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,21 +230,14 @@ class SchedulerObserver(Protocol):
     def on_event(self, event: SchedulerEvent) -> None: ...
 
 
-_WARNING_EVENTS: tuple[type[SchedulerEvent], ...] = (
-    StateRepaired,
-    ExecutionGuardRenewFailed,
-    ExecutionGuardReleaseFailed,
-    ExecutionGuardUnavailable,
-    ExecutionGuardLost,
-    StoreDegraded,
-)
-
-
 class LogObserver:
     """Logs each event on `logger` with the event's fields as structured `extra`.
 
-    Failed and timed-out runs and degraded infrastructure are warnings, lifecycle is info,
-    per-occurrence chatter (triggers, renewals, skips) is debug.
+    Levels follow what an operator reading at INFO needs (SPEC §14.2): failed and timed-out
+    runs (with their traceback), lost or failing leases, an unreachable guard and a degraded
+    store are warnings; run results, state, skips that lose an occurrence and lifecycle are
+    info; per-occurrence chatter (triggers, run starts, the guard's acquire/renew/release and
+    skips because another replica has the occurrence) is debug.
     """
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
@@ -246,46 +247,77 @@ class LogObserver:
         level = self.level_of(event)
         if not self.logger.isEnabledFor(level):
             return
-        fields = _fields(event)
-        details = " ".join(f"{name}={value}" for name, value in fields.items() if name != "job_id")
+        values = _fields(event)
+        details = " ".join(
+            f"{name}={value}"
+            for name, value in values.items()
+            if name != "job_id" and name != "traceback"
+        )
+        exc_info: BaseException | None = None
+        message = "%s job=%s %s"
+        args: tuple[Any, ...] = (type(event).__name__, event.job_id, details)
+        if isinstance(event, RunCompleted) and level >= logging.WARNING:
+            if event.exception is not None:
+                exc_info = event.exception
+            elif event.traceback is not None:
+                message, args = message + "\n%s", (*args, event.traceback.rstrip("\n"))
         self.logger.log(
             level,
-            "%s job=%s %s",
-            type(event).__name__,
-            event.job_id,
-            details,
-            extra={"cronkit_event": type(event).__name__, "cronkit": fields},
+            message,
+            *args,
+            exc_info=exc_info,
+            extra={"cronkit_event": type(event).__name__, "cronkit": values},
         )
 
     def wants(self, kind: type[SchedulerEvent]) -> bool:
         """Whether an event of `kind` could be logged at the logger's current level."""
-        highest = logging.WARNING if issubclass(kind, RunCompleted) else _lowest_level(kind)
+        highest = logging.WARNING if kind in _VARIABLE_LEVEL else _level_of_kind(kind)
         return self.logger.isEnabledFor(highest)
 
     @staticmethod
     def level_of(event: SchedulerEvent) -> int:
         """The logging level `event` is logged at."""
-        if isinstance(event, RunCompleted) and event.status is not RunStatus.SUCCESS:
-            return logging.WARNING
-        return _lowest_level(type(event))
+        if isinstance(event, RunCompleted):
+            return _RUN_LEVELS[event.status]
+        if isinstance(event, RunSkipped):
+            return _SKIP_LEVELS[event.reason]
+        return _level_of_kind(type(event))
 
 
+_RUN_LEVELS: dict[RunStatus, int] = {
+    RunStatus.SUCCESS: logging.INFO,
+    RunStatus.FAILED: logging.WARNING,
+    RunStatus.TIMED_OUT: logging.WARNING,
+    RunStatus.CANCELLED: logging.INFO,
+}
+_SKIP_LEVELS: dict[SkipReason, int] = {
+    SkipReason.CONTENDED: logging.DEBUG,
+    SkipReason.ALREADY_DONE: logging.DEBUG,
+    SkipReason.GUARD_UNAVAILABLE: logging.WARNING,
+}
+_SKIP_LEVELS.update({reason: logging.INFO for reason in SkipReason if reason not in _SKIP_LEVELS})
+_VARIABLE_LEVEL: frozenset[type[SchedulerEvent]] = frozenset({RunCompleted, RunSkipped})
+
+_WARNING_EVENTS: tuple[type[SchedulerEvent], ...] = (
+    ExecutionGuardRenewFailed,
+    ExecutionGuardReleaseFailed,
+    ExecutionGuardUnavailable,
+    ExecutionGuardLost,
+    StoreDegraded,
+)
 _DEBUG_EVENTS: tuple[type[SchedulerEvent], ...] = (
     TriggerEmitted,
-    RunSkipped,
     RunStarted,
     ExecutionGuardRenewed,
     ExecutionGuardAcquired,
     ExecutionGuardReleased,
     ExecutionGuardContended,
 )
-
-
 _LEVELS: dict[type[SchedulerEvent], int] = {}
 
 
-def _lowest_level(kind: type[SchedulerEvent]) -> int:
-    """The lowest level an event of `kind` is logged at (failed runs go higher)."""
+def _level_of_kind(kind: type[SchedulerEvent]) -> int:
+    """The level events of `kind` are logged at (run results and skips vary per event)."""
     level = _LEVELS.get(kind)
     if level is None:
         if issubclass(kind, _WARNING_EVENTS):
@@ -299,10 +331,30 @@ def _lowest_level(kind: type[SchedulerEvent]) -> int:
 
 
 def _fields(event: SchedulerEvent) -> dict[str, Any]:
-    return {
-        name: (value.isoformat() if isinstance(value, datetime) else value)
-        for name, value in asdict(event).items()
-    }
+    """The event's fields for a log record; the exception object stays out (it is `exc_info`)."""
+    values = {}
+    for field in fields(event):
+        if field.name == "exception":
+            continue
+        value = getattr(event, field.name)
+        values[field.name] = value.isoformat() if isinstance(value, datetime) else value
+    return values
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def ensure_log_handler(level: int | str = logging.INFO) -> bool:
+    """Log to stderr at `level` when the program has set up no logging (a root handler).
+
+    `App.run()` and the command line call it, so that a program without
+    `logging.basicConfig(...)` still shows what its jobs do. A program that configured
+    logging is left as it is. Returns whether a handler was added.
+    """
+    if logging.getLogger().handlers:
+        return False
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    return True
 
 
 class ObserverGroup:

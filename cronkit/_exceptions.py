@@ -13,6 +13,7 @@ CronkitError
 │   ├── InvalidStoreURLError ................... a Valkey URL with an unknown scheme
 │   └── DependencyError ........................ a parameter Depends cannot resolve
 │       └── DependencyCycleError ............... a dependency that needs itself
+├── DependencyFailedError ...................... a job's dependency raised, on entry or in clean-up
 ├── StoreError ................................. the state store failed
 │   ├── StoreUnavailableError (ConnectionError)  connection-class failure: degrade, retry
 │   └── StateCorruptedError (ValueError) ....... a stored value that is not valid state
@@ -26,12 +27,16 @@ Messages quote the bad value with `!r` and say how to fix it.
 
 from __future__ import annotations
 
+import traceback
+from typing import Literal
+
 __all__ = [
     "AppLoadError",
     "ConfigurationError",
     "CronkitError",
     "DependencyCycleError",
     "DependencyError",
+    "DependencyFailedError",
     "DuplicateJobError",
     "GuardUnavailableError",
     "InvalidCronExpression",
@@ -45,7 +50,11 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "describe_error",
+    "format_traceback",
 ]
+
+#: The most traceback text kept for one run; a longer one keeps its end, where the error is.
+TRACEBACK_LIMIT = 8 * 1024
 
 
 class CronkitError(Exception):
@@ -120,10 +129,50 @@ class GuardUnavailableError(CronkitError, ConnectionError):
     """The execution guard cannot be reached; the occurrence is skipped (fail closed)."""
 
 
+class DependencyFailedError(CronkitError):
+    """A dependency of a job raised while being set up (`phase="entry"`) or cleaned up.
+
+    The run is recorded as failed with this error's message, which names the dependency;
+    the exception the dependency raised is `__cause__`.
+
+    Attributes:
+        dependency: The dependency's name, e.g. `"get_db"`.
+        phase: `"entry"` (before the job ran) or `"cleanup"` (after it).
+    """
+
+    def __init__(
+        self, dependency: str, phase: Literal["entry", "cleanup"], error: BaseException
+    ) -> None:
+        what = "dependency" if phase == "entry" else "clean-up of dependency"
+        super().__init__(f"{what} {dependency} failed: {describe_error(error)}")
+        self.dependency = dependency
+        self.phase = phase
+
+
 class AppLoadError(CronkitError):
     """`module:attr` could not be loaded as an App."""
 
 
 def describe_error(error: BaseException) -> str:
-    """`"<ExceptionType>: <message>"`, the text cronkit records for a failed run or operation."""
+    """`"<ExceptionType>: <message>"`, the text cronkit records for a failed run or operation.
+
+    A `DependencyFailedError` is described by its message alone, which already names the
+    dependency and the exception it raised.
+    """
+    if isinstance(error, DependencyFailedError):
+        return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def format_traceback(error: BaseException, limit: int = TRACEBACK_LIMIT) -> str:
+    """The formatted traceback of `error` (with its causes), at most `limit` characters.
+
+    A longer text keeps its end, where the exception and the innermost frames are, behind
+    a first line saying how much was cut.
+    """
+    text = "".join(traceback.format_exception(error))
+    if len(text) <= limit:
+        return text
+    marker = "[... {} characters cut ...]\n"
+    kept = limit - len(marker.format(len(text)))
+    return marker.format(len(text) - kept) + text[-kept:]

@@ -7,6 +7,7 @@ window and guard checks; `execute` runs it as its own asyncio task.
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,7 +26,7 @@ from cronkit._events import (
     RunStarted,
     SchedulerEvent,
 )
-from cronkit._exceptions import describe_error
+from cronkit._exceptions import describe_error, format_traceback
 from cronkit._guard import ExecutionGuard, ExecutionLease, ExecutionSlot
 from cronkit._job import RunContext, TaskContext
 from cronkit._state import RunRecord
@@ -123,11 +124,9 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
     job, clock, trigger = runner.job, runner.clock, run.trigger
     started_at = clock.now()
     if run.stop_status is not None:  # stopped before it got the chance to start
-        await _complete(runner, run, started_at, run.stop_status, run.stop_error)
+        await _complete(runner, run, started_at, run.stop_status, run.stop_error, None)
         return
     run.started = True
-    state = runner.state
-    runner.state = state.started(trigger.scheduled_at)
     context = RunContext(
         job_id=job.id,
         scheduled_at=trigger.scheduled_at,
@@ -159,7 +158,7 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
         )
     if run.lease is not None and runner.guard is not None:
         run.keepers.append(asyncio.create_task(_keep_lease(runner, run, runner.guard, run.lease)))
-    status, error = RunStatus.SUCCESS, None
+    status, error, exception = RunStatus.SUCCESS, None, None
     task = job.task
     try:
         if task.kind == "async":
@@ -173,13 +172,16 @@ async def _run(runner: JobRunner, run: ActiveRun) -> None:
         if current is not None:
             current.uncancel()
         status, error = run.stop_status, run.stop_error
+        if status is RunStatus.TIMED_OUT:  # where the run was when its time ran out
+            message = (error or "").removeprefix("TimeoutError: ")
+            exception = TimeoutError(message).with_traceback(sys.exc_info()[2])
     except Exception as exc:
-        status, error = RunStatus.FAILED, describe_error(exc)
+        status, error, exception = RunStatus.FAILED, describe_error(exc), exc
     finally:
         run.cancellable = False  # recording the outcome must not be cut short
         for keeper in run.keepers:
             keeper.cancel()
-    await _complete(runner, run, started_at, status, error)
+    await _complete(runner, run, started_at, status, error, exception)
 
 
 async def _complete(
@@ -188,9 +190,11 @@ async def _complete(
     started_at: datetime,
     status: RunStatus,
     error: str | None,
+    exception: BaseException | None,
 ) -> None:
     trigger, clock = run.trigger, runner.clock
     finished_at = clock.now()
+    traceback = None if exception is None else format_traceback(exception)
     runner.record(
         RunRecord(
             scheduled_at=trigger.scheduled_at,
@@ -200,10 +204,11 @@ async def _complete(
             status=status,
             error=error,
             source=trigger.source,
+            traceback=traceback,
         )
     )
     if status is not RunStatus.CANCELLED:
-        runner.state = runner.state.finished(trigger.scheduled_at, error)
+        runner.state = runner.state.finished(started_at, finished_at, error)
     if runner.observer.wants(RunCompleted):
         runner.observer.on_event(
             RunCompleted(
@@ -214,6 +219,8 @@ async def _complete(
                 error=error,
                 duration=finished_at - started_at,
                 source=trigger.source,
+                exception=exception,
+                traceback=traceback,
             )
         )
     await runner.persist()

@@ -14,6 +14,7 @@ from cronkit._cron import resolve_zone
 from cronkit._enums import MissedRunPolicy, OverlapPolicy, TriggerSource, coerce_enum
 from cronkit._exceptions import InvalidJobError
 from cronkit._schedules import AtTimes, Cron, Interval, Schedule
+from cronkit._state import is_count
 from cronkit._windows import JobTimeWindow
 
 __all__ = ["Job", "RunContext", "Task", "TaskContext", "TaskKind", "validate_job_id"]
@@ -221,15 +222,11 @@ class Job(Generic[D]):
                 f"job {job_id!r}: overlap='replace' cannot cancel a {coerced_task.kind} task "
                 "(a thread cannot be cancelled); make the task async or use another policy"
             )
-        if max_runs is not None and (
-            isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 0
-        ):
+        if max_runs is not None and not is_count(max_runs):
             raise InvalidJobError(
                 f"job {job_id!r}: max_runs={max_runs!r} must be a whole number >= 0 or None"
             )
-        if max_parallel is not None and (
-            isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1
-        ):
+        if max_parallel is not None and not is_count(max_parallel, minimum=1):
             raise InvalidJobError(
                 f"job {job_id!r}: max_parallel={max_parallel!r} must be a whole number >= 1 or None"
             )

@@ -25,9 +25,17 @@ from typing import TypeAlias, final
 
 from cronkit._cron import CronExpression, DueOccurrences, parse_cron, resolve_zone, zone_name
 from cronkit._exceptions import InvalidScheduleError
-from cronkit._state import format_instant, parse_instant
+from cronkit._state import format_instant, is_count, parse_instant
 
-__all__ = ["AtTimes", "Cron", "DueOccurrences", "Interval", "Schedule"]
+__all__ = [
+    "AtTimes",
+    "Cron",
+    "DueOccurrences",
+    "Interval",
+    "Schedule",
+    "interval_of",
+    "timedelta_of_units",
+]
 
 _ZERO = timedelta(0)
 
@@ -55,7 +63,7 @@ def _check_range(first: datetime, now: datetime, limit: int | None) -> tuple[dat
     first, now = _aware(first, "first"), _aware(now, "now")
     if now < first:
         raise ValueError(f"first={first!r} is after now={now!r}; nothing can be due")
-    if limit is not None and limit < 1:
+    if limit is not None and not is_count(limit, minimum=1):
         raise ValueError(f"limit={limit!r} must be at least 1, or None for no limit")
     return first, now
 
@@ -66,6 +74,135 @@ def _plus(instant: datetime, delta: timedelta) -> datetime | None:
         return instant + delta
     except OverflowError:
         return None
+
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def timedelta_of_units(
+    *,
+    seconds: float | None = None,
+    minutes: float | None = None,
+    hours: float | None = None,
+    days: float | None = None,
+) -> timedelta:
+    """The sum of the unit keywords given (None = not given): the one home of unit keywords.
+
+    Raises:
+        InvalidScheduleError: a unit is not a number, or the sum is beyond `timedelta`.
+    """
+    given = _given_units(seconds=seconds, minutes=minutes, hours=hours, days=days)
+    if any(isinstance(value, bool) for value in given.values()):
+        raise InvalidScheduleError(f"{_units_text(given)}: give numbers, e.g. minutes=5")
+    try:
+        return timedelta(**given)
+    except (TypeError, ValueError, OverflowError) as error:  # text, nan, inf, too large
+        raise InvalidScheduleError(
+            f"{_units_text(given)}: {error}; give numbers, e.g. minutes=5"
+        ) from None
+
+
+def interval_of(
+    every: timedelta | float | None = None,
+    *,
+    seconds: float | None = None,
+    minutes: float | None = None,
+    hours: float | None = None,
+    days: float | None = None,
+) -> Interval:
+    """The `Interval` of `every`, or of the sum of the unit keywords (`@app.interval`'s).
+
+    Errors quote the arguments as written, e.g. `seconds=-5`.
+
+    Raises:
+        InvalidScheduleError: neither or both are given, a unit is not a number, or the
+            period is not positive.
+    """
+    given = _given_units(seconds=seconds, minutes=minutes, hours=hours, days=days)
+    if every is None and not given:
+        raise InvalidScheduleError(
+            "no period given; write every=timedelta(minutes=5) or use seconds=, minutes=, "
+            "hours=, days="
+        )
+    if every is not None and given:
+        raise InvalidScheduleError(
+            f"every={every!r} and unit keywords ({_units_text(given)}) were both given; "
+            "use one of them"
+        )
+    if every is not None:
+        period, written, shown = _period(every), _written(every), _shown(every)
+    else:
+        period = timedelta_of_units(**given)
+        written = sum(value * _UNIT_SECONDS[name] for name, value in given.items())
+        shown = _units_text(given)
+    return Interval(_positive(period, written, shown, example="seconds=30"))
+
+
+def _given_units(**units: float | None) -> dict[str, float]:
+    return {name: value for name, value in units.items() if value is not None}
+
+
+def _units_text(units: dict[str, float]) -> str:
+    """`seconds=-5, minutes=1`: the unit keywords as written, in signature order."""
+    return ", ".join(f"{name}={units[name]!r}" for name in _UNIT_SECONDS if name in units)
+
+
+def _period(every: object) -> timedelta:
+    """`every` (a timedelta or a number of seconds) as a plain timedelta, not yet checked > 0."""
+    if isinstance(every, bool) or not isinstance(every, timedelta | int | float):
+        raise InvalidScheduleError(
+            f"every={every!r} must be a timedelta or a number of seconds, e.g. timedelta(minutes=5)"
+        )
+    if isinstance(every, timedelta):
+        return timedelta(every.days, every.seconds, every.microseconds)  # plain, not a subclass
+    try:
+        return timedelta(seconds=every)
+    except (ValueError, OverflowError):  # nan, inf, beyond timedelta.max
+        raise InvalidScheduleError(
+            f"every={every!r} is not a usable number of seconds; use e.g. timedelta(hours=1)"
+        ) from None
+
+
+def _positive(period: timedelta, written: float, shown: str, *, example: str) -> timedelta:
+    """`period` if it is positive, else `InvalidScheduleError` quoting `shown` (as written).
+
+    `written` is the period in seconds before rounding to microseconds: positive but
+    rounded to zero means shorter than one microsecond.
+    """
+    if period > _ZERO:
+        return period
+    problem = "is shorter than one microsecond" if written > 0 else "is not positive"
+    raise InvalidScheduleError(
+        f"interval of {shown} {problem}; give a positive period such as {example}"
+    )
+
+
+def _written(every: timedelta | float) -> float:
+    return every.total_seconds() if isinstance(every, timedelta) else every
+
+
+def _shown(every: timedelta | float) -> str:
+    """`every` as the user would write it: `0 seconds`, `timedelta(seconds=-5)`."""
+    if not isinstance(every, timedelta):
+        return f"{every!r} seconds"
+    if not every:
+        return "timedelta(0)"
+    sign = "-" if every < _ZERO else ""
+    size = abs(every)
+    minutes, seconds = divmod(size.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        f"{name}={sign}{amount}"
+        for name, amount in (
+            ("days", size.days),
+            ("hours", hours),
+            ("minutes", minutes),
+            ("seconds", seconds),
+            ("microseconds", size.microseconds),
+        )
+        if amount
+    ]
+    return f"timedelta({', '.join(parts)})"
 
 
 @final
@@ -87,26 +224,9 @@ class Interval:
         Raises:
             InvalidScheduleError: `every` is not positive, or not a duration.
         """
-        if isinstance(every, bool) or not isinstance(every, timedelta | int | float):
-            raise InvalidScheduleError(
-                f"every={every!r} must be a timedelta or a number of seconds, "
-                "e.g. timedelta(minutes=5)"
-            )
-        try:
-            period = (
-                timedelta(every.days, every.seconds, every.microseconds)  # plain, not a subclass
-                if isinstance(every, timedelta)
-                else timedelta(seconds=every)
-            )
-        except (ValueError, OverflowError):  # nan, inf, beyond timedelta.max
-            raise InvalidScheduleError(
-                f"every={every!r} is not a usable number of seconds; use e.g. timedelta(hours=1)"
-            ) from None
+        period = _period(every)
         if period <= _ZERO:
-            raise InvalidScheduleError(
-                f"every={every!r} must be positive (at least one microsecond), "
-                "e.g. timedelta(seconds=30)"
-            )
+            _positive(period, _written(every), _shown(every), example="timedelta(seconds=30)")
         object.__setattr__(self, "every", period)
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ The document keeps the crate's field names, instants as RFC 3339 UTC with `Z`, t
 
 ```json
 {"v": 1, "job_id": "nightly", "trigger_count": 3, "next_run_at": "2025-03-30T01:00:00Z",
- "last_run_at": "2025-03-29T01:30:00Z", "last_success_at": "2025-03-29T01:30:00Z",
+ "last_run_at": "2025-03-29T01:30:00Z", "last_success_at": "2025-03-29T01:30:04Z",
  "last_error": null, "schedule_fingerprint": "cron:30 2 * * *@Europe/Berlin"}
 ```
 
@@ -29,6 +29,7 @@ __all__ = [
     "decode_state",
     "encode_state",
     "format_instant",
+    "is_count",
     "parse_instant",
 ]
 
@@ -44,8 +45,9 @@ class JobState:
         trigger_count: occurrences consumed so far (run, failed, skipped, lost to another
             instance); compared with `Job.max_runs`.
         next_run_at: the first occurrence not consumed yet, or None when the job is finished.
-        last_run_at: the scheduled instant of the latest run that started.
-        last_success_at: the scheduled instant of the latest run that succeeded.
+        last_run_at: when the latest completed run started (as in the crate; the scheduled
+            instant of a run is in its `RunRecord`).
+        last_success_at: when the latest successful run finished.
         last_error: `"<ExceptionType>: <message>"` of the latest failed run, cleared by a success.
         schedule_fingerprint: identifies the schedule that planned `next_run_at`; a different
             schedule in code makes the engine re-plan.
@@ -71,26 +73,17 @@ class JobState:
             self.schedule_fingerprint,
         )
 
-    def started(self, scheduled_at: datetime) -> JobState:
-        """This state once the run for `scheduled_at` has started."""
-        return JobState(
-            self.job_id,
-            self.trigger_count,
-            self.next_run_at,
-            scheduled_at,
-            self.last_success_at,
-            self.last_error,
-            self.schedule_fingerprint,
-        )
+    def finished(self, started_at: datetime, finished_at: datetime, error: str | None) -> JobState:
+        """This state once a run that started at `started_at` ended at `finished_at`.
 
-    def finished(self, scheduled_at: datetime, error: str | None) -> JobState:
-        """This state once the run for `scheduled_at` succeeded (`error` None) or failed."""
+        The run succeeded if `error` is None; a success clears `last_error`.
+        """
         return JobState(
             self.job_id,
             self.trigger_count,
             self.next_run_at,
-            self.last_run_at,
-            scheduled_at if error is None else self.last_success_at,
+            started_at,
+            finished_at if error is None else self.last_success_at,
             error,
             self.schedule_fingerprint,
         )
@@ -98,7 +91,12 @@ class JobState:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """One executed run, as kept in `SchedulerReport.history`."""
+    """One executed run, as kept in `SchedulerReport.history`.
+
+    `error` is `"<ExceptionType>: <message>"` of a failed or timed-out run, and `traceback`
+    its formatted traceback (at most 8 KiB, the end kept): where a timed-out run was when
+    its time ran out.
+    """
 
     scheduled_at: datetime
     started_at: datetime
@@ -107,11 +105,21 @@ class RunRecord:
     status: RunStatus
     error: str | None = None
     source: TriggerSource = TriggerSource.SCHEDULE
+    traceback: str | None = None
 
     @property
     def duration(self) -> timedelta:
         """How long the run took."""
         return self.finished_at - self.started_at
+
+
+def is_count(value: object, minimum: int = 0) -> bool:
+    """Whether `value` is a whole number (an `int`, not a `bool`) of at least `minimum`.
+
+    The one test behind every count cronkit checks: `max_runs`, `max_parallel`,
+    `history_limit`, a `limit`, a stored `trigger_count`; each caller words its own error.
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def format_instant(instant: datetime) -> str:
@@ -124,7 +132,8 @@ def parse_instant(text: str) -> datetime:
     """Parse an RFC 3339 instant with `Z` or an offset into an aware UTC datetime.
 
     Raises:
-        ValueError: not an instant, or one without an offset.
+        ValueError: not an instant, one without an offset, or one outside the years 1 to 9999
+            once in UTC.
     """
     normalized = text.strip()
     if normalized[-1:] in ("Z", "z"):
@@ -140,7 +149,10 @@ def parse_instant(text: str) -> datetime:
     parsed = datetime.fromisoformat(normalized)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"{text!r} has no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past datetime.max in UTC
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def encode_state(state: JobState) -> str:
@@ -168,6 +180,8 @@ def decode_state(raw: str | bytes, *, key: str) -> JobState:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise StateCorruptedError(key, f"not JSON ({error})") from None
+    except RecursionError:  # json recurses once per nesting level: "[[[[..." is not state
+        raise StateCorruptedError(key, "not JSON (nested too deeply to parse)") from None
     if not isinstance(document, dict):
         raise StateCorruptedError(key, f"expected a JSON object, got {type(document).__name__}")
     version = document.get("v", FORMAT_VERSION)
@@ -179,7 +193,7 @@ def decode_state(raw: str | bytes, *, key: str) -> JobState:
     if not isinstance(job_id, str) or not job_id:
         raise StateCorruptedError(key, f"job_id {job_id!r} is not a non-empty string")
     trigger_count = document.get("trigger_count", 0)
-    if isinstance(trigger_count, bool) or not isinstance(trigger_count, int) or trigger_count < 0:
+    if not is_count(trigger_count):
         raise StateCorruptedError(key, f"trigger_count {trigger_count!r} is not a count")
     return JobState(
         job_id=job_id,
@@ -204,8 +218,10 @@ def _read_instant(document: dict[str, Any], name: str, key: str) -> datetime | N
         raise StateCorruptedError(key, f"{name} {value!r} is not an RFC 3339 string")
     try:
         return parse_instant(value)
-    except ValueError:
-        raise StateCorruptedError(key, f"{name} {value!r} is not an RFC 3339 instant") from None
+    except ValueError as error:
+        raise StateCorruptedError(
+            key, f"{name} {value!r} is not an RFC 3339 instant ({error})"
+        ) from None
 
 
 def _read_text(document: dict[str, Any], name: str, key: str) -> str | None:

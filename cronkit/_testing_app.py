@@ -19,6 +19,7 @@ from cronkit._app import App
 from cronkit._config import SchedulerReport
 from cronkit._engine import SchedulerHandle
 from cronkit._exceptions import ConfigurationError, CronkitError
+from cronkit._schedules import timedelta_of_units
 from cronkit._state import RunRecord, format_instant
 from cronkit._store import InMemoryStateStore, StateStore
 
@@ -95,19 +96,20 @@ class AppRunner:
         self,
         delta: timedelta | float | None = None,
         *,
-        seconds: float = 0,
-        minutes: float = 0,
-        hours: float = 0,
-        days: float = 0,
+        seconds: float | None = None,
+        minutes: float | None = None,
+        hours: float | None = None,
+        days: float | None = None,
     ) -> None:
         """Move fake time forward by `delta` or by the sum of the unit keywords.
 
         Every occurrence on the way runs at its own instant, in order (`FakeClock.advance`).
         """
-        units = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        given = (seconds, minutes, hours, days) != (None, None, None, None)
+        units = timedelta_of_units(seconds=seconds, minutes=minutes, hours=hours, days=days)
         if delta is None:
             delta = units
-        elif units:
+        elif given:
             raise ConfigurationError(
                 f"advance({delta!r}, ...) was given a delta and unit keywords; use one of them"
             )

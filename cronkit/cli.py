@@ -1,52 +1,73 @@
-"""The command line: `python -m cronkit [options] [run|jobs|trigger JOB|check] module:attr`.
+"""The command line: `python -m cronkit [options] [run|jobs|status|trigger JOB|check] APP`.
 
 ```
 cronkit myapp:app                  # run (the default command) until every job is finished
-cronkit jobs myapp:app             # table of the jobs and their next fire times
+cronkit jobs myapp:app [--json]    # the jobs, their policies, limits and next fire times
+cronkit status myapp:app [--json]  # what the store holds for each job: next and last run
 cronkit trigger nightly myapp:app  # run one job once now; exit 0 if it succeeded
-cronkit check myapp:app            # import and validate only
+cronkit check myapp:app            # import and validate; with --valkey-url also connect
 ```
 
 `myapp:app` names an `App` (or a function without arguments returning one) as uvicorn does:
 the module is imported with the current directory on `sys.path`. Exit codes: 0 ok, 1 error,
 2 usage. Options: `--log-level` (default `info`) and `--valkey-url` (default: the environment
-variable `CRONKIT_VALKEY_URL`), which replaces the App's store and guard with Valkey ones.
+variable `CRONKIT_VALKEY_URL`), which replaces the App's store and guard with Valkey ones;
+`check` then connects and checks the ACL, `jobs` and `status` read the states from Valkey.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import inspect
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
 from cronkit._app import App
-from cronkit._cron import zone_name
+from cronkit._cli_load import load_app
+from cronkit._cli_views import (
+    PlannedRun,
+    StoredState,
+    format_duration,
+    jobs_json,
+    jobs_table,
+    plan_runs,
+    status_json,
+    status_table,
+)
 from cronkit._enums import RunStatus
+from cronkit._events import ensure_log_handler
 from cronkit._exceptions import (
     AppLoadError,
     CronkitError,
     GuardUnavailableError,
+    StateCorruptedError,
     StoreUnavailableError,
 )
-from cronkit._job import Job
 from cronkit._state import RunRecord
-from cronkit._store import ResilientStateStore
+from cronkit._store import ResilientStateStore, StateStore
 
-__all__ = ["load_app", "main"]
+__all__ = [
+    "PlannedRun",
+    "format_duration",
+    "jobs_json",
+    "jobs_table",
+    "load_app",
+    "main",
+    "plan_runs",
+    "status_json",
+    "status_table",
+]
 
-COMMANDS = ("run", "jobs", "trigger", "check")
+COMMANDS = ("run", "jobs", "status", "trigger", "check")
 LEVELS = ("debug", "info", "warning", "error", "critical")
-NEXT_RUNS = 3
+MISSING_APP = "missing APP: give the module:attribute of your App, e.g. myapp:app"
 _VALUE_OPTIONS = ("--log-level", "--valkey-url")
+_HELP = ("-h", "--help")
 _log = logging.getLogger("cronkit.cli")
 
 
@@ -55,27 +76,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(
         _with_default_command(list(sys.argv[1:] if argv is None else argv))
     )
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    ensure_log_handler(args.log_level.upper())
     try:
         app = load_app(args.app)
-        owned = (
-            _use_valkey(app, args.valkey_url)
-            if args.valkey_url and args.command != "jobs"
-            else _Owned()
-        )
+        if args.command in ("jobs", "status"):
+            return _show(app, args.command, args.valkey_url, as_json=args.json)
+        if not args.valkey_url:
+            owned = _Owned()
+        else:  # `check` says what it checked on stdout; the log line would only repeat it
+            quiet = args.command == "check"
+            owned = _use_valkey(
+                app, args.valkey_url, log_level=logging.DEBUG if quiet else logging.INFO
+            )
         if args.command == "run":
             return _run(app, owned)
-        if args.command == "jobs":
-            print(jobs_table(app))
-            return 0
         if args.command == "trigger":
             return _trigger(app, args.job, owned)
-        print(f"{args.app}: {len(app.jobs)} job(s) OK")
-        return 0
+        return _check(app, args.app, owned)
     except CronkitError as error:
         print(f"cronkit: error: {error}", file=sys.stderr)
         return 1
@@ -83,26 +100,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (the default command `run` is inserted by `main`)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cronkit",
-        description="Run, list, trigger or check the jobs of a cronkit App.",
+        description="Run, list, inspect, trigger or check the jobs of a cronkit App.",
         epilog="APP is 'module:attribute', e.g. 'myapp:app'; the command defaults to run.",
     )
     _add_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     helps = {
         "run": "run the jobs until all are finished or a signal stops them (default)",
-        "jobs": "list the jobs with their schedule, zone, policies and next fire times",
+        "jobs": "list the jobs with their schedule, window, policies, limits and next runs",
+        "status": "show each job's stored state: next run, last run, last status and error",
         "trigger": "run one job once now and exit with its status",
-        "check": "import the App and validate its jobs, nothing else",
+        "check": "import the App and validate its jobs; with --valkey-url also check Valkey",
     }
     for name in COMMANDS:
         command = commands.add_parser(name, help=helps[name], description=helps[name])
         _add_options(command, defaults=False)
         if name == "trigger":
             command.add_argument("job", metavar="JOB", help="the id of the job to run")
+        if name in ("jobs", "status"):
+            command.add_argument(
+                "--json", action="store_true", help="print a JSON list, one object per job"
+            )
         command.add_argument("app", metavar="APP", help="the App, as 'module:attribute'")
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose error for a missing APP says what to give."""
+
+    def error(self, message: str) -> NoReturn:
+        if message == "the following arguments are required: APP":
+            message = MISSING_APP
+        super().error(message)
 
 
 def _add_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -123,87 +154,18 @@ def _add_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    """`argv` with `run` inserted before the first positional argument if it is no command."""
+    """`argv` with `run` inserted before the first positional argument if it is no command.
+
+    Without any positional argument (and no `--help`) `run` is appended, so that the error
+    names the missing APP rather than a missing command.
+    """
     index = 0
     while index < len(argv):
         arg = argv[index]
         if not arg.startswith("-"):
             return argv if arg in COMMANDS else [*argv[:index], "run", *argv[index:]]
         index += 2 if arg in _VALUE_OPTIONS else 1
-    return argv
-
-
-def load_app(spec: str) -> App:
-    """Import the `App` that `spec` (`"module:attribute"`) names.
-
-    The attribute may be dotted, and may be a function without arguments returning the App.
-    The current directory is put on `sys.path` first.
-
-    Raises:
-        AppLoadError: with a one-line message, distinct for each case (bad spec, module not
-            found, error while importing, missing attribute, not an App). For an error raised
-            inside the module or the factory its traceback is printed first.
-    """
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise AppLoadError(
-            f"{spec!r} is not 'module:attribute'; write e.g. 'myapp:app' for the variable app "
-            "in myapp.py"
-        )
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name is not None and f"{module_name}.".startswith(f"{error.name}."):
-            raise AppLoadError(
-                f"module {module_name!r} not found; run cronkit from the directory that holds "
-                f"it (now {cwd!r}) or check the name"
-            ) from None
-        raise _failed(f"importing module {module_name!r} failed", error) from None
-    except Exception as error:
-        raise _failed(f"importing module {module_name!r} failed", error) from None
-    target: Any = module
-    for part in attribute.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            apps = [name for name, value in vars(module).items() if isinstance(value, App)]
-            hint = f" (it has the App {', '.join(map(repr, apps))})" if apps else ""
-            raise AppLoadError(
-                f"module {module_name!r} has no attribute {attribute!r}{hint}; "
-                "write 'module:attribute' with the name of your App"
-            ) from None
-    if isinstance(target, App):
-        return target
-    if callable(target) and not isinstance(target, type):
-        try:
-            target = target()
-        except Exception as error:
-            raise _failed(f"calling the factory {spec!r} failed", error) from None
-        if isinstance(target, App):
-            return target
-        if inspect.iscoroutine(target):
-            target.close()
-        what = f"the factory {spec!r} returned"
-    else:
-        what = f"{spec!r} is"
-    raise AppLoadError(
-        f"{what} {type(target).__name__} {_short(target)}, not a cronkit App; point at an App "
-        "(app = App()) or at a plain function without arguments that returns one"
-    )
-
-
-def _failed(what: str, error: BaseException) -> AppLoadError:
-    traceback.print_exception(error)
-    first_line = (str(error).splitlines() or [""])[0]
-    return AppLoadError(f"{what}: {type(error).__name__}: {first_line} (traceback above)")
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return argv if any(arg in _HELP for arg in argv) else [*argv, "run"]
 
 
 @dataclass
@@ -212,13 +174,17 @@ class _Owned:
 
     closables: list[Any] = field(default_factory=list)
     checks: list[Any] = field(default_factory=list)
+    store: StateStore | None = None
+    """The Valkey store itself (not the resilient wrapper): what `jobs` and `status` read."""
 
-    async def check(self) -> None:
-        """Refuse to start on wrong credentials or ACL; an outage only warns (jobs wait)."""
+    async def check(self, *, strict: bool = False) -> None:
+        """Refuse wrong credentials or ACL; an outage only warns (jobs wait) unless `strict`."""
         for adapter in self.checks:
             try:
                 await adapter.check()
             except (StoreUnavailableError, GuardUnavailableError) as error:
+                if strict:
+                    raise
                 _log.warning("%s; starting anyway, the jobs wait for it", error)
 
     async def close(self) -> None:
@@ -226,7 +192,7 @@ class _Owned:
             await resource.close()
 
 
-def _use_valkey(app: App, url: str) -> _Owned:
+def _use_valkey(app: App, url: str, *, log_level: int = logging.INFO) -> _Owned:
     """Give `app` a Valkey state store and guard at `url`; returns them, to check and close."""
     try:
         from cronkit.valkey import ValkeyExecutionGuard, ValkeyLeaseConfig, ValkeyStateStore
@@ -240,8 +206,50 @@ def _use_valkey(app: App, url: str) -> _Owned:
     lease = ValkeyLeaseConfig(ttl=timedelta(seconds=30), renew_interval=timedelta(seconds=10))
     guard = ValkeyExecutionGuard(url, lease)
     app.store, app.guard = store, guard
-    _log.info("state and leases in Valkey (%r replaces the App's store and guard)", store)
-    return _Owned(closables=[store, guard], checks=[primary, guard])
+    _log.log(log_level, "state and leases in Valkey (%r replaces the App's store and guard)", store)
+    return _Owned(closables=[store, guard], checks=[primary, guard], store=primary)
+
+
+def _check(app: App, spec: str, owned: _Owned) -> int:
+    """Validated already by loading; with Valkey, connect and try every command it needs."""
+    if owned.store is None:
+        print(f"{spec}: {len(app.jobs)} job(s) OK")
+        return 0
+
+    async def check() -> None:
+        try:
+            await owned.check(strict=True)
+        finally:
+            await owned.close()
+
+    asyncio.run(check())
+    print(f"{spec}: {len(app.jobs)} job(s) OK; {owned.store!r} and its guard answer, ACL OK")
+    return 0
+
+
+def _show(app: App, command: str, url: str | None, *, as_json: bool) -> int:
+    """`jobs` or `status`: read each job's stored state, print the table or JSON."""
+    owned = _use_valkey(app, url, log_level=logging.DEBUG) if url else _Owned()
+    store = app.store if owned.store is None else owned.store
+
+    async def load() -> dict[str, StoredState]:
+        states: dict[str, StoredState] = {}
+        try:
+            for job_id in app.jobs:
+                try:
+                    states[job_id] = await store.load(job_id)
+                except StateCorruptedError as error:  # shown in its row; the others go on
+                    states[job_id] = error
+        finally:
+            await owned.close()
+        return states
+
+    states = asyncio.run(load())
+    if command == "jobs":
+        print(jobs_json(app, states) if as_json else jobs_table(app, states))
+    else:
+        print(status_json(app, states) if as_json else status_table(app, states))
+    return 1 if any(isinstance(state, Exception) for state in states.values()) else 0
 
 
 def _run(app: App, owned: _Owned) -> int:
@@ -282,37 +290,3 @@ def _trigger(app: App, job_id: str, owned: _Owned) -> int:
     error = f": {record.error}" if record.error else ""
     print(f"job {job_id!r}: {record.status} in {seconds:.3f}s{error}")
     return 0 if record.status is RunStatus.SUCCESS else 1
-
-
-def jobs_table(app: App) -> str:
-    """A text table of `app`'s jobs: id, schedule, zone, policies and next fire times."""
-    if not app.jobs:
-        return "no jobs"
-    now = app.clock.now()
-    rows: list[tuple[str, ...]] = [("ID", "SCHEDULE", "ZONE", "MISSED", "OVERLAP", "NEXT RUNS")]
-    rows += [_row(job, app, now) for job in app.jobs.values()]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    widths[-1] = 0  # the last column is not padded
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
-
-
-def _row(job: Job[Any], app: App, now: datetime) -> tuple[str, ...]:
-    zone = job.timezone if job.timezone is not None else app.config.timezone
-    count = NEXT_RUNS if job.max_runs is None else min(NEXT_RUNS, job.max_runs)
-    runs: list[str] = []
-    instant: datetime | None = now
-    while instant is not None and len(runs) < count:
-        instant = job.schedule.next_after(instant, timezone=zone)
-        if instant is not None:
-            runs.append(instant.astimezone(zone).isoformat(sep=" ", timespec="seconds"))
-    return (
-        job.id,
-        str(job.schedule),
-        zone_name(zone),
-        str(job.missed),
-        str(job.overlap),
-        ", ".join(runs) or "-",
-    )

@@ -129,7 +129,11 @@ async def test_a_failing_dependency_is_a_failed_run_not_a_crash(cronkit_run_app)
         await runner.advance(hours=12)
 
     assert [(run.status, run.error) for run in runner.history("refresh-rates")] == [
-        (RunStatus.FAILED, "ConnectionError: api.example.com is unreachable"),
+        (
+            RunStatus.FAILED,
+            "dependency fetch_exchange_rates failed: "
+            "ConnectionError: api.example.com is unreachable",
+        ),
     ] * 2
     assert rates == {}
 

@@ -189,9 +189,40 @@ def test_bad_cron_expression_names_the_function() -> None:
 
 
 @pytest.mark.parametrize(
+    ("decorate", "written"),
+    [
+        (lambda app: app.interval(0), "0 seconds"),
+        (lambda app: app.interval(-2.5), "-2.5 seconds"),
+        (lambda app: app.interval(seconds=0), "seconds=0"),
+        (lambda app: app.interval(seconds=-5), "seconds=-5"),
+        (lambda app: app.interval(seconds=30, minutes=-1), "seconds=30, minutes=-1"),
+        (lambda app: app.interval(hours=-1, days=0), "hours=-1, days=0"),
+        (lambda app: app.interval(timedelta(seconds=-5)), "timedelta(seconds=-5)"),
+        (lambda app: app.interval(every=timedelta(0)), "timedelta(0)"),
+    ],
+    ids=[
+        "zero",
+        "negative",
+        "zero-seconds",
+        "negative-seconds",
+        "units-summing-negative",
+        "negative-hours",
+        "negative-timedelta",
+        "zero-timedelta",
+    ],
+)
+def test_a_period_that_is_not_positive_is_quoted_as_written(decorate: Any, written: str) -> None:
+    with pytest.raises(InvalidScheduleError) as caught:
+        decorate(App())(noop)
+    assert str(caught.value).endswith(
+        f": interval of {written} is not positive; give a positive period such as seconds=30"
+    )
+
+
+@pytest.mark.parametrize(
     ("decorate", "error", "text"),
     [
-        (lambda app: app.interval(seconds=-5), InvalidScheduleError, "must be positive"),
+        (lambda app: app.interval(seconds=-5), InvalidScheduleError, "of seconds=-5 is not"),
         (lambda app: app.interval(), InvalidScheduleError, "no period given"),
         (lambda app: app.interval(60, seconds=5), InvalidScheduleError, "both given"),
         (lambda app: app.interval(seconds="5"), InvalidScheduleError, "give numbers"),

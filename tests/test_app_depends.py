@@ -111,7 +111,10 @@ async def test_a_clean_up_error_fails_the_run(clock: FakeClock) -> None:
 
     task = await start(app)
     await finish(app, task)
-    assert last_status(app, "job") == (RunStatus.FAILED, "OSError: could not close")
+    assert last_status(app, "job") == (
+        RunStatus.FAILED,
+        "clean-up of dependency leaky failed: OSError: could not close",
+    )
 
 
 async def test_a_timed_out_run_still_cleans_up(clock: FakeClock) -> None:
@@ -345,4 +348,7 @@ async def test_a_thread_jobs_clean_up_error_replaces_its_own(clock: FakeClock) -
 
     task = await start(app)
     await finish(app, task)
-    assert last_status(app, "blocking") == (RunStatus.FAILED, "RuntimeError: translated")
+    assert last_status(app, "blocking") == (
+        RunStatus.FAILED,
+        "clean-up of dependency strict failed: RuntimeError: translated",
+    )

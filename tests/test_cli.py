@@ -7,6 +7,7 @@ that need no process of their own.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -93,8 +94,8 @@ def test_each_loader_error_has_its_own_one_line_message(spec: str, message: str)
 
 @pytest.mark.parametrize(
     "args",
-    [(), ("--log-level", "loud", f"{FIXTURES}.basic:app"), ("trigger",), ("run", "a", "b")],
-    ids=["nothing", "bad-log-level", "trigger-without-job", "extra-argument"],
+    [("--log-level", "loud", f"{FIXTURES}.basic:app"), ("trigger",), ("run", "a", "b")],
+    ids=["bad-log-level", "trigger-without-job", "extra-argument"],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     result = cronkit(*args)
@@ -102,25 +103,115 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     assert "usage: cronkit" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        ((), "run"),
+        (("--log-level", "debug"), "run"),
+        (("run",), "run"),
+        (("trigger", "ok"), "trigger"),
+        (("status", "--json"), "status"),
+    ],
+    ids=["nothing", "only-an-option", "run", "trigger-with-job", "status"],
+)
+def test_a_missing_app_is_named_as_such(args: tuple[str, ...], command: str) -> None:
+    result = cronkit(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"usage: cronkit {command} ")
+    assert error_line(result) == (
+        f"cronkit {command}: error: missing APP: give the module:attribute of your App, "
+        "e.g. myapp:app"
+    )
+
+
 def test_jobs_prints_the_next_fire_times() -> None:
     result = cronkit("jobs", f"{FIXTURES}.basic:factory")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ID", "SCHEDULE", "ZONE", "MISSED", "OVERLAP", "NEXT", "RUNS"]
+    assert lines[0].split() == [
+        "ID", "SCHEDULE", "ZONE", "WINDOW", "MISSED", "OVERLAP", "LIMITS", "NEXT", "RUNS"
+    ]  # fmt: skip
     rows = {line.split()[0]: line for line in lines[1:]}
     assert list(rows) == ["every-5-minutes", "nightly", "once", "ok", "boom", "closed"]
     # The fixture's clock stands at 2025-03-29 12:00Z; Berlin skips 02:00-03:00 on the 30th.
-    assert rows["nightly"].split("  ")[0:1] == ["nightly"]
     assert " 30 2 * * *  " in rows["nightly"]
-    assert " Europe/Berlin  skip " in rows["nightly"]
+    assert " Europe/Berlin  -  " in rows["nightly"]
+    assert " skip " in rows["nightly"]
     assert rows["nightly"].endswith(
         "2025-03-30 03:00:00+02:00, 2025-03-31 02:30:00+02:00, 2025-04-01 02:30:00+02:00"
     )
+    assert " every 5m " in rows["every-5-minutes"]
     assert rows["every-5-minutes"].endswith(
         "2025-03-29 12:05:00+00:00, 2025-03-29 12:10:00+00:00, 2025-03-29 12:15:00+00:00"
     )
     assert " at 2025-12-24T17:00:00Z " in rows["once"]
+    assert " max_runs=1 " in rows["once"]
     assert rows["once"].endswith("2025-12-24 17:00:00+00:00")  # max_runs=1: one fire time
+    # Hourly from 12:00, but runs may start only in 00:00-00:01: one a day, at midnight.
+    assert " every day 00:00-00:01 " in rows["closed"]
+    assert rows["closed"].endswith(
+        "2025-03-30 00:00:00+00:00, 2025-03-31 00:00:00+00:00, 2025-04-01 00:00:00+00:00"
+    )
+
+
+def test_jobs_json_is_a_parseable_list_with_rfc3339_instants() -> None:
+    result = cronkit("jobs", "--json", f"{FIXTURES}.basic:app")
+    assert result.returncode == 0, result.stderr
+    jobs = {job["id"]: job for job in json.loads(result.stdout)}
+    assert jobs["once"] == {
+        "id": "once",
+        "schedule": "at 2025-12-24T17:00:00Z",
+        "timezone": "UTC",
+        "window": None,
+        "missed": "catch_up_once",
+        "overlap": "forbid",
+        "limits": {"max_runs": 1},
+        "next_runs": [
+            {
+                "at": "2025-12-24T17:00:00Z",
+                "scheduled_at": "2025-12-24T17:00:00Z",
+                "catch_up": False,
+                "occurrences": 1,
+            }
+        ],
+        "search_truncated": False,
+    }
+    assert [run["at"] for run in jobs["nightly"]["next_runs"]] == [
+        "2025-03-30T01:00:00Z",
+        "2025-03-31T00:30:00Z",
+        "2025-04-01T00:30:00Z",
+    ]
+    assert jobs["closed"]["window"] == "every day 00:00-00:01"
+
+
+def test_status_of_an_app_that_never_ran_shows_dashes() -> None:
+    result = cronkit("status", f"{FIXTURES}.basic:app")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "ID", "SCHEDULE", "NEXT", "RUN", "LAST", "RUN", "LAST", "STATUS", "LAST", "ERROR"
+    ]  # fmt: skip
+    assert lines[1].split() == ["every-5-minutes", "every", "5m", "-", "-", "never", "-"]
+    assert len(lines) == 7
+
+
+def test_status_shows_corrupt_state_in_its_row_and_exits_1() -> None:
+    result = cronkit("status", "--json", f"{FIXTURES}.corrupt:app")
+    assert result.returncode == 1
+    healthy, broken = json.loads(result.stdout)
+    assert healthy["id"] == "healthy"
+    assert (healthy["stored"], healthy["last_status"], healthy["next_run_at"]) == (
+        False,
+        "never",
+        None,
+    )
+    assert broken == {
+        "id": "broken",
+        "schedule": "at 2000-01-01T00:00:00Z",
+        "error": "stored state at key 'jobs:broken' is not valid cronkit job state: "
+        "'next_run_at' is not an instant. Inspect or delete that key; cronkit will not "
+        "overwrite it.",
+    }
 
 
 def test_check_loads_and_validates_only() -> None:

@@ -66,8 +66,20 @@ def test_a_module_without_any_app_gives_no_hint() -> None:
         (["--log-level=debug", "myapp:app"], ["--log-level=debug", "run", "myapp:app"]),
         (["jobs", "myapp:app"], ["jobs", "myapp:app"]),
         (["-h"], ["-h"]),
+        ([], ["run"]),
+        (["--log-level", "debug"], ["--log-level", "debug", "run"]),
+        (["--log-level", "debug", "--help"], ["--log-level", "debug", "--help"]),
     ],
-    ids=["bare", "option-with-value", "option-equals", "command-given", "help"],
+    ids=[
+        "bare",
+        "option-with-value",
+        "option-equals",
+        "command-given",
+        "help",
+        "nothing",
+        "only-options",
+        "only-options-and-help",
+    ],
 )
 def test_run_is_inserted_when_no_command_is_given(argv: list[str], expected: list[str]) -> None:
     assert _with_default_command(argv) == expected
@@ -89,8 +101,14 @@ def test_jobs_of_an_empty_app() -> None:
 
 def test_a_job_without_future_fire_times_shows_a_dash() -> None:
     app = App()
-    app.at("2020-01-01T00:00:00Z", id="past")(basic.tick)
+    app.at("2020-01-01T00:00:00Z", id="past", missed="skip")(basic.tick)
     assert jobs_table(app).splitlines()[1].endswith("-")
+
+
+def test_a_past_instant_shows_the_catch_up_run_at_start() -> None:
+    app = App()
+    app.at("2020-01-01T00:00:00Z", id="past")(basic.tick)
+    assert jobs_table(app).splitlines()[1].endswith("  now (catch-up of 1)")
 
 
 def test_valkey_url_without_the_valkey_client_says_what_to_install(
@@ -121,9 +139,16 @@ def test_valkey_url_replaces_the_store_and_guard(
     assert "ResilientStateStore" in type(basic.app.store).__name__
 
 
-def test_jobs_ignores_the_valkey_url(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--valkey-url", "http://not-even-valid", "jobs", f"{FIXTURES}.basic:app"]) == 0
-    assert capsys.readouterr().out.startswith("ID ")
+@pytest.mark.parametrize("command", ["jobs", "status", "check"])
+def test_jobs_status_and_check_use_the_valkey_url(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(basic.app, "store", basic.app.store)  # restored after the test
+    monkeypatch.setattr(basic.app, "guard", basic.app.guard)
+    assert main(["--valkey-url", "http://not-even-valid", command, f"{FIXTURES}.basic:app"]) == 1
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert output.err.startswith("cronkit: error: Valkey URL 'http://not-even-valid' has the")
 
 
 def test_importing_the_main_module_does_not_run_the_command_line() -> None:

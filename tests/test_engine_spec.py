@@ -377,6 +377,41 @@ async def test_state_is_saved_on_consume_before_the_run_and_on_completion(
     await h.stop()
 
 
+async def test_last_run_at_is_the_start_and_last_success_at_the_finish_of_a_run() -> None:
+    """As in the crate (§6); the scheduled instants are in the history."""
+    clock = FakeClock("2025-01-01T12:00:30Z")
+    outcomes: list[Exception | None] = [None, ValueError("x")]
+
+    async def task(context: Any) -> None:
+        await clock.sleep(2)
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+
+    job = Job("job", Interval(MINUTE), task, max_runs=2)
+    store = stored(job, next_run_at=at("2025-01-01T12:00:00Z"))  # due 30 s ago: a catch-up
+    h = harness(clock, store=store)
+    await h.start(job)
+    await h.advance(1)
+    saved = await store.load("job")
+    assert saved is not None
+    assert saved.last_run_at is None  # the run has started but not completed
+    await h.advance(1)
+    saved = await store.load("job")
+    assert saved is not None
+    assert saved.last_run_at == at("2025-01-01T12:00:30Z")
+    assert saved.last_success_at == at("2025-01-01T12:00:32Z")
+    await h.advance(30)  # the run of 12:01:00 fails at 12:01:02
+    report = await h.stop()
+    assert report.state.last_run_at == at("2025-01-01T12:01:00Z")
+    assert report.state.last_success_at == at("2025-01-01T12:00:32Z")
+    assert report.state.last_error == "ValueError: x"
+    assert [r.scheduled_at for r in report.history] == [
+        at("2025-01-01T12:00:00Z"),
+        at("2025-01-01T12:01:00Z"),
+    ]
+
+
 # -- overlap and window (§4) --------------------------------------------------------------------
 
 
@@ -706,7 +741,7 @@ async def test_cancel_during_the_completion_save_keeps_the_outcome(clock: FakeCl
     assert [r.status for r in report.history] == [RunStatus.SUCCESS]
     saved = await store.load("job")
     assert saved is not None
-    assert saved.last_success_at == T0 + seconds(10)
+    assert (saved.last_run_at, saved.last_success_at) == (T0 + seconds(10), T0 + seconds(12))
 
 
 async def test_resume_sends_what_came_due_through_catch_up_once(clock: FakeClock) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -105,3 +106,35 @@ def test_an_example_runs_as_a_script_too() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "api client closed after 2 call(s)"
     assert "status=failed error=RuntimeError: disk full" in result.stderr  # a warning
+
+
+async def test_fastapi_lifespan_runs_the_jobs_with_the_service(clock: FakeClock) -> None:
+    import httpx
+
+    from cronkit import RunStatus, TriggerSource
+
+    module: ModuleType = importlib.import_module("examples.fastapi_lifespan")
+    scheduler: App = module.scheduler
+    scheduler.clock = clock
+    transport = httpx.ASGITransport(app=module.api)
+    async with (
+        module.lifespan(module.api),
+        httpx.AsyncClient(transport=transport, base_url="http://service") as client,
+    ):
+        await clock.advance(timedelta(minutes=5))
+        answer = await client.get("/jobs")
+        assert answer.status_code == 200
+        assert answer.json() == [
+            {"id": "refresh-cache", "last_status": "success", "last_error": None},
+            {"id": "nightly-cleanup", "last_status": None, "last_error": None},
+        ]
+        assert (await client.post("/jobs/nightly-cleanup/trigger")).status_code == 202
+        await clock.settle()
+        assert (await client.post("/jobs/nope/trigger")).status_code == 404
+    [manual] = scheduler.report("nightly-cleanup").history
+    assert (manual.status, manual.source) == (RunStatus.SUCCESS, TriggerSource.MANUAL)
+    assert module.seen == [
+        "refreshed for 2025-01-01T00:05:00+00:00",
+        "cleaned up",
+    ]
+    assert scheduler.report("refresh-cache").history[-1].status is RunStatus.SUCCESS

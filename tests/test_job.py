@@ -73,6 +73,11 @@ EVERY = Interval(timedelta(seconds=1))
         ({"timeout": 5}, "timeout=5"),
         ({"window": "mon-fri"}, "'mon-fri'"),
         ({"catch_up_window": timedelta(0)}, "catch_up_window=datetime.timedelta(0)"),
+        ({"max_runs": -1}, "max_runs=-1 must be a whole number >= 0"),
+        ({"max_runs": True}, "max_runs=True must be a whole number >= 0"),
+        ({"max_runs": 2.0}, "max_runs=2.0 must be a whole number >= 0"),
+        ({"max_parallel": 0}, "max_parallel=0 must be a whole number >= 1"),
+        ({"max_parallel": True}, "max_parallel=True must be a whole number >= 1"),
     ],
     ids=[
         "schedule-not-a-schedule",
@@ -80,6 +85,11 @@ EVERY = Interval(timedelta(seconds=1))
         "timeout-not-a-timedelta",
         "window-not-a-window",
         "catch-up-window-zero",
+        "max-runs-negative",
+        "max-runs-bool",
+        "max-runs-float",
+        "max-parallel-zero",
+        "max-parallel-bool",
     ],
 )
 def test_bad_job_arguments_are_refused_naming_the_value(

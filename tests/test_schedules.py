@@ -38,11 +38,11 @@ BAD = [
         "interval-negative",
         lambda: Interval(timedelta(seconds=-5)),
         InvalidScheduleError,
-        "timedelta(days=-1, seconds=86395)",
+        "interval of timedelta(seconds=-5) is not positive",
     ),
-    ("interval-zero-seconds", lambda: Interval(0), InvalidScheduleError, "every=0"),
-    ("interval-negative-seconds", lambda: Interval(-1.5), InvalidScheduleError, "every=-1.5"),
-    ("interval-below-a-microsecond", lambda: Interval(1e-7), InvalidScheduleError, "every=1e-07"),
+    ("interval-zero-seconds", lambda: Interval(0), InvalidScheduleError, "of 0 seconds"),
+    ("interval-negative-seconds", lambda: Interval(-1.5), InvalidScheduleError, "-1.5 seconds"),
+    ("interval-below-a-microsecond", lambda: Interval(1e-7), InvalidScheduleError, "1e-07 seconds"),
     ("interval-nan", lambda: Interval(float("nan")), InvalidScheduleError, "every=nan"),
     ("interval-inf", lambda: Interval(float("inf")), InvalidScheduleError, "every=inf"),
     ("interval-huge", lambda: Interval(1e20), InvalidScheduleError, "every=1e+20"),
@@ -95,6 +95,46 @@ def test_bad_input_raises_at_construction(
     assert isinstance(caught.value, CronkitError)
     assert isinstance(caught.value, ValueError)
     assert quoted in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("every", "message"),
+    [
+        (0, "interval of 0 seconds is not positive"),
+        (-5, "interval of -5 seconds is not positive"),
+        (1e-7, "interval of 1e-07 seconds is shorter than one microsecond"),
+        (timedelta(0), "interval of timedelta(0) is not positive"),
+        (timedelta(seconds=-5), "interval of timedelta(seconds=-5) is not positive"),
+        (timedelta(minutes=-1, seconds=30), "interval of timedelta(seconds=-30) is not positive"),
+        (
+            timedelta(days=-1, hours=-2, microseconds=-3),
+            "interval of timedelta(days=-1, hours=-2, microseconds=-3) is not positive",
+        ),
+    ],
+    ids=[
+        "zero",
+        "negative",
+        "below-a-microsecond",
+        "zero-delta",
+        "negative-delta",
+        "negative-sum",
+        "negative-mixed",
+    ],
+)
+def test_a_period_that_is_not_positive_is_quoted_as_written(
+    every: timedelta | float, message: str
+) -> None:
+    with pytest.raises(InvalidScheduleError) as caught:
+        Interval(every)
+    assert str(caught.value) == (f"{message}; give a positive period such as timedelta(seconds=30)")
+
+
+@pytest.mark.parametrize("limit", [0, True, 1.5], ids=["zero", "bool", "float"])
+def test_consume_due_refuses_a_limit_that_is_not_a_count(limit: object) -> None:
+    with pytest.raises(ValueError, match="limit="):
+        Interval(10).consume_due(
+            at("2025-01-01T00:00:00Z"), at("2025-01-01T00:01:00Z"), limit=limit
+        )  # type: ignore[arg-type]
 
 
 def test_six_fields_suggest_interval() -> None:

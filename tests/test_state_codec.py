@@ -196,6 +196,16 @@ def test_missing_optional_fields_default() -> None:
         (document(last_success_at="2025-03-29T01:30:00"), "last_success_at '2025-03-29T01:30"),
         (document(last_error=["boom"]), "last_error ['boom'] is not a string"),
         (document(schedule_fingerprint=5), "schedule_fingerprint 5 is not a string"),
+        ("[" * 200_000, "nested too deeply"),
+        ('{"job_id": "nightly", "a": ' * 100_000, "nested too deeply"),
+        (
+            document(next_run_at="9999-12-31T23:59:59-23:59"),
+            "next_run_at '9999-12-31T23:59:59-23:59' is not an RFC 3339 instant",
+        ),
+        (
+            document(last_success_at="0001-01-01T00:00:00+00:01"),
+            "last_success_at '0001-01-01T00:00:00+00:01' is not an RFC 3339 instant",
+        ),
     ],
     ids=[
         "not-json",
@@ -218,6 +228,10 @@ def test_missing_optional_fields_default() -> None:
         "instant-naive",
         "error-list",
         "fingerprint-number",
+        "nested-arrays",
+        "nested-objects",
+        "instant-past-max-in-utc",
+        "instant-before-min-in-utc",
     ],
 )
 def test_corrupt_documents_raise_naming_the_key(raw: str | bytes, reason: str) -> None:
@@ -231,6 +245,32 @@ def test_corrupt_documents_raise_naming_the_key(raw: str | bytes, reason: str) -
     assert "will not overwrite" in str(error)
     assert isinstance(error, StoreError)
     assert isinstance(error, ValueError)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9999-12-31T23:59:59-23:59", "9999-12-31T23:00:00-01:00", "0001-01-01T00:00:00+00:01"],
+    ids=["past-max-far-west", "past-max", "before-min"],
+)
+def test_an_instant_outside_the_range_in_utc_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match="outside the years 1 to 9999 in UTC"):
+        parse_instant(text)
+
+
+def test_a_finished_run_stores_its_start_and_the_finish_of_a_success() -> None:
+    scheduled = datetime(2025, 3, 29, 1, 30, tzinfo=UTC)
+    started, finished = scheduled + timedelta(seconds=2), scheduled + timedelta(seconds=9)
+    state = JobState("nightly", trigger_count=1, last_error="RuntimeError: boom")
+
+    succeeded = state.finished(started, finished, None)
+    assert (succeeded.last_run_at, succeeded.last_success_at) == (started, finished)
+    assert succeeded.last_error is None
+
+    later = finished + timedelta(hours=1)
+    failed = succeeded.finished(later, later + timedelta(seconds=1), "ValueError: x")
+    assert (failed.last_run_at, failed.last_success_at) == (later, finished)
+    assert failed.last_error == "ValueError: x"
+    assert failed.trigger_count == 1
 
 
 # -- properties -------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ CRATE_DOCUMENT = {
     "last_success_at": "2025-03-29T01:30:00.123456789Z",
     "last_error": None,
 }
-SCHEDULED = datetime(2025, 3, 30, 1, 0, tzinfo=UTC)
 
 
 async def test_the_url_comes_from_the_environment_and_a_crate_key_is_resumed(
@@ -37,7 +36,9 @@ async def test_the_url_comes_from_the_environment_and_a_crate_key_is_resumed(
 ) -> None:
     await valkey_admin.set(CRATE_KEY, json.dumps(CRATE_DOCUMENT))
 
+    began = datetime.now(UTC)
     result = run_cli("run", APP, env={"CRONKIT_VALKEY_URL": valkey_url})
+    ended = datetime.now(UTC)
 
     assert result.returncode == 0, result.stderr
     # Two runs were done under the crate; the overdue occurrence is caught up once, the
@@ -48,12 +49,16 @@ async def test_the_url_comes_from_the_environment_and_a_crate_key_is_resumed(
         result.stderr
     )
     state = decode_state(await valkey_admin.get(STATE_KEY), key=STATE_KEY)
+    # As in the crate (SPEC §6): when the run started and when it succeeded, not its instant.
+    assert state.last_run_at is not None
+    assert state.last_success_at is not None
+    assert began <= state.last_run_at <= state.last_success_at <= ended
     assert state == JobState(
         job_id=JOB,
         trigger_count=3,
         next_run_at=None,
-        last_run_at=SCHEDULED,
-        last_success_at=SCHEDULED,
+        last_run_at=state.last_run_at,
+        last_success_at=state.last_success_at,
         last_error=None,
         schedule_fingerprint="interval:PT0.2S",
     )

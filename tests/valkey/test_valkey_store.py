@@ -164,6 +164,11 @@ async def test_reads_a_key_written_by_the_crate(
         pytest.param("[1, 2]", id="not-an-object"),
         pytest.param('{"job_id": "nightly", "trigger_count": -1}', id="bad-count"),
         pytest.param('{"job_id": "nightly", "next_run_at": "yesterday"}', id="bad-instant"),
+        pytest.param("[" * 200_000, id="nested-too-deeply"),
+        pytest.param(
+            '{"job_id": "nightly", "next_run_at": "9999-12-31T23:59:59-23:59"}',
+            id="instant-past-max-in-utc",
+        ),
         pytest.param('{"v": 99, "job_id": "nightly"}', id="future-version"),
         pytest.param('{"job_id": "someone-else"}', id="other-job"),
     ],
