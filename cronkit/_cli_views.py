@@ -21,9 +21,10 @@ from typing import Any
 
 from cronkit._app import App
 from cronkit._cron import zone_name
+from cronkit._durations import format_duration
 from cronkit._enums import MissedRunPolicy
 from cronkit._job import Job
-from cronkit._schedules import Interval, Schedule
+from cronkit._schedules import Schedule
 from cronkit._state import JobState, format_instant
 
 __all__ = [
@@ -43,31 +44,13 @@ SEARCH_STEPS = 10_000
 """How many occurrences are looked at for one job before the search for runs gives up."""
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
-_UNITS = ((86_400_000_000, "d"), (3_600_000_000, "h"), (60_000_000, "m"))
 
 StoredState = JobState | None | Exception
 """What the store answered for one job: its state, None for a missing key, or the error."""
 
 
-def format_duration(delta: timedelta) -> str:
-    """A non-negative duration as `1d2h`, `1h30m`, `5m`, `1.5s` or `0.25s` (`0s` for zero)."""
-    micros = delta // _ONE_MICROSECOND
-    parts: list[str] = []
-    for size, unit in _UNITS:
-        amount, micros = divmod(micros, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    if micros or not parts:
-        seconds, fraction = divmod(micros, 1_000_000)
-        decimals = f".{fraction:06d}".rstrip("0") if fraction else ""
-        parts.append(f"{seconds}{decimals}s")
-    return "".join(parts)
-
-
 def describe_schedule(schedule: Schedule) -> str:
     """The schedule as the tables show it: `every 1h30m`, the cron expression, `at ...`."""
-    if isinstance(schedule, Interval):
-        return f"every {format_duration(schedule.every)}"
     return str(schedule)
 
 

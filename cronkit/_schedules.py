@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeAlias, final
 
 from cronkit._cron import CronExpression, DueOccurrences, parse_cron, resolve_zone, zone_name
+from cronkit._durations import format_duration
 from cronkit._exceptions import InvalidScheduleError
 from cronkit._state import format_instant, is_count, parse_instant
 
@@ -230,7 +231,7 @@ class Interval:
         object.__setattr__(self, "every", period)
 
     def __str__(self) -> str:
-        return f"every {self.every}"
+        return f"every {format_duration(self.every)}"
 
     def next_after(
         self, instant: datetime, *, timezone: str | tzinfo | None = None

@@ -225,7 +225,9 @@ def test_interval_stores_a_plain_timedelta() -> None:
 
 
 def test_interval_text() -> None:
-    assert str(Interval(300)) == "every 0:05:00"
+    assert str(Interval(300)) == "every 5m"
+    assert str(Interval(1.5)) == "every 1.5s"
+    assert str(Interval(timedelta(hours=1, minutes=30))) == "every 1h30m"
     assert repr(Interval(300)) == "Interval(every=datetime.timedelta(seconds=300))"
 
 
