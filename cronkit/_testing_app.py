@@ -1,7 +1,7 @@
 """Running an `App` under a `FakeClock` in a test: `run_app` and its `AppRunner`.
 
 Re-exported by `cronkit.testing`; see its docstring. freezegun is imported only when
-`run_app` starts (by `cronkit.testing.FrozenTime`; it is a test dependency, never a runtime
+`run_app` starts (by `FrozenTime`; it is a test dependency, never a runtime
 one).
 """
 
@@ -13,18 +13,16 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cronkit._app import App
 from cronkit._config import SchedulerReport
 from cronkit._engine import SchedulerHandle
 from cronkit._exceptions import ConfigurationError, CronkitError
+from cronkit._fake_clock import DEFAULT_START, FakeClock, FrozenTime
 from cronkit._schedules import timedelta_of_units
 from cronkit._state import RunRecord, format_instant
 from cronkit._store import InMemoryStateStore, StateStore
-
-if TYPE_CHECKING:
-    from cronkit.testing import FakeClock
 
 __all__ = ["DEFAULT_SETTLE_TIMEOUT", "AppRunner", "AppStillRunningError", "run_app"]
 
@@ -125,7 +123,6 @@ class AppRunner:
 
 
 def _pick_clock(app: App, clock: FakeClock | None) -> FakeClock:
-    from cronkit.testing import DEFAULT_START, FakeClock
 
     if not isinstance(app, App):
         raise TypeError(f"run_app() takes an App, got {app!r}")
@@ -219,7 +216,6 @@ async def _running(
     _check_not_running(app)
     saved_clock, saved_store = app.clock, app.store
     saved_overrides = dict(app.dependency_overrides)
-    from cronkit.testing import FrozenTime
 
     frozen = FrozenTime(clock) if freeze_time else None
     try:
