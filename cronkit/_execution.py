@@ -43,7 +43,7 @@ class Trigger(NamedTuple):
     scheduled_at: datetime
     catch_up: bool
     source: TriggerSource
-    occurrences: int = 1
+    occurrences: int = 1  # scheduled occurrences it stands for (a skip reports them all)
 
 
 @dataclass(eq=False, slots=True)
@@ -93,12 +93,12 @@ async def acquire_lease(
         lease = await guard.acquire(slot)
     except OSError as exc:
         _emit_guard(runner, ExecutionGuardUnavailable, slot, error=describe_error(exc))
-        runner.skip(trigger.scheduled_at, SkipReason.GUARD_UNAVAILABLE)
+        runner.skip(trigger.scheduled_at, SkipReason.GUARD_UNAVAILABLE, trigger.occurrences)
         return None
     if lease is None:
         reason = guard.refusal_reason(slot)
         _emit_guard(runner, ExecutionGuardContended, slot, reason=reason)
-        runner.skip(trigger.scheduled_at, reason)
+        runner.skip(trigger.scheduled_at, reason, trigger.occurrences)
         return None
     _emit_guard(runner, ExecutionGuardAcquired, slot, fencing_token=lease.fencing_token)
     return lease

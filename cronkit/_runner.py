@@ -163,6 +163,7 @@ class JobRunner:
             await self._finish()
         except BaseException:
             self._stop_runs("CancelledError: the scheduler stopped")
+            await self._outlast_threads()
             raise
         finally:
             self._disarm()
@@ -319,13 +320,13 @@ class JobRunner:
                 and job.max_parallel is not None
                 and len(self.active) >= job.max_parallel
             ):
-                self.skip(trigger.scheduled_at, SkipReason.OVERLAP)
+                self.skip(trigger.scheduled_at, SkipReason.OVERLAP, trigger.occurrences)
                 return
             if overlap is OverlapPolicy.QUEUE_ONE:
                 if self.queued is None:
                     self.queued = trigger
                 else:
-                    self.skip(trigger.scheduled_at, SkipReason.OVERLAP)
+                    self.skip(trigger.scheduled_at, SkipReason.OVERLAP, trigger.occurrences)
                 return
             if overlap is OverlapPolicy.REPLACE:
                 for run in list(self.active):
@@ -337,7 +338,7 @@ class JobRunner:
         window = self.job.window
         if window is None or window.matches(self.clock.now(), timezone=self.timezone):
             return False
-        self.skip(trigger.scheduled_at, SkipReason.OUTSIDE_TIME_WINDOW)
+        self.skip(trigger.scheduled_at, SkipReason.OUTSIDE_TIME_WINDOW, trigger.occurrences)
         return True
 
     async def _start(self, trigger: Trigger) -> None:
@@ -380,10 +381,22 @@ class JobRunner:
 
     # -- the end ------------------------------------------------------------------------------
 
+    async def _outlast_threads(self) -> None:
+        """Wait for the runs that cannot be stopped (threads) so none outlives `run()`.
+
+        Called while a fatal error or a cancellation of `run()` propagates; a second
+        cancellation ends the wait.
+        """
+        try:
+            while self.active:
+                await self._wait(None)
+        except asyncio.CancelledError:
+            return
+
     async def _finish(self) -> None:
         if self.queued is not None:
             dropped, self.queued = self.queued, None
-            self.skip(dropped.scheduled_at, SkipReason.OVERLAP)
+            self.skip(dropped.scheduled_at, SkipReason.OVERLAP, dropped.occurrences)
         while self.active:  # a shutdown timeout or cancel() stops them through `_stop_runs`
             await self._wait(None)
         if self._fatal is not None:

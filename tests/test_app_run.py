@@ -375,3 +375,33 @@ async def test_second_signal_cancels_active_runs(
     assert report is not None
     assert report.history[-1].status is RunStatus.CANCELLED
     assert clock.now() == at("2025-01-01T00:00:10Z")
+
+
+async def test_cancel_waits_for_a_blocking_run_before_serve_returns(clock: FakeClock) -> None:
+    import threading
+
+    app = App(clock=clock, observers=[])
+    release = threading.Event()
+    started = threading.Event()
+
+    @app.interval(seconds=10, id="blocking")
+    def work(ctx: RunContext) -> None:
+        started.set()
+        release.wait(10)
+
+    task = await start(app)
+    advancing = asyncio.create_task(clock.advance(10))
+    await asyncio.to_thread(started.wait, 10)
+    app.cancel()
+    for _ in range(200):  # no settle(): it would wait for the thread
+        await asyncio.sleep(0)
+    assert not task.done(), "serve() returned while the thread still runs"
+    release.set()
+    await advancing
+    await asyncio.wait_for(task, 10)
+    report = app.report("blocking")
+    assert report is not None
+    assert report.stop_reason is StopReason.CANCELLED
+    assert [(r.status, r.scheduled_at) for r in report.history] == [
+        (RunStatus.SUCCESS, T0 + timedelta(seconds=10))
+    ]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cronkit._config import SchedulerConfig
-from cronkit._enums import RunStatus, StopReason, TriggerSource
+from cronkit._enums import OverlapPolicy, RunStatus, StopReason, TriggerSource
 from cronkit._events import (
     RunCompleted,
     RunSkipped,
@@ -22,6 +22,7 @@ from cronkit._events import (
 from cronkit._exceptions import InvalidJobError
 from cronkit._job import Job, Task, TaskContext
 from cronkit._schedules import AtTimes, Cron, Interval
+from cronkit._state import JobState
 from cronkit._store import InMemoryStateStore
 from cronkit.testing import FakeClock
 from tests.engine_helpers import T0, Calls, Recorder, at, harness, seconds
@@ -238,3 +239,96 @@ async def test_commands_before_run_apply_to_the_next_run(clock: FakeClock) -> No
     await h.start(Job("job", Interval(timedelta(hours=1)), calls))
     assert [c.run.source for c in calls.contexts] == [TriggerSource.MANUAL]
     await h.stop()
+
+
+async def test_cancel_does_not_return_before_a_blocking_run_ends(clock: FakeClock) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def work(context: TaskContext[Any]) -> None:
+        started.set()
+        release.wait(10)
+
+    h = harness(clock)
+    await h.start(Job("job", Interval(seconds(10)), work))
+    advancing = asyncio.create_task(clock.advance(10))
+    await asyncio.to_thread(started.wait, 10)
+    h.scheduler.handle().cancel()
+    for _ in range(200):  # no settle(): it would wait for the thread
+        await asyncio.sleep(0)
+    assert h.task is not None
+    assert not h.task.done(), "run() returned while the thread still runs"
+    release.set()
+    await advancing
+    report = await asyncio.wait_for(h.task, 10)
+    assert report.stop_reason is StopReason.CANCELLED
+    assert [(r.status, r.scheduled_at) for r in report.history] == [
+        (RunStatus.SUCCESS, T0 + seconds(10))
+    ]
+
+
+class BreakingStore(InMemoryStateStore):
+    """A store whose saves fail once `broken` is set: a fatal error for the job."""
+
+    broken = False
+
+    async def save(self, state: JobState) -> None:
+        if self.broken:
+            raise RuntimeError("disk full")
+        await super().save(state)
+
+
+async def test_a_fatal_error_does_not_return_before_a_blocking_run_ends(
+    clock: FakeClock,
+) -> None:
+    release = threading.Event()
+    started = threading.Event()
+    quick_done = threading.Event()
+
+    def work(context: TaskContext[Any]) -> None:
+        if context.run.source is TriggerSource.MANUAL:
+            quick_done.set()
+            return
+        started.set()
+        release.wait(10)
+
+    store = BreakingStore()
+    h = harness(clock, store=store)
+    await h.start(Job("job", Interval(seconds(10)), work, overlap=OverlapPolicy.ALLOW_PARALLEL))
+    advancing = asyncio.create_task(clock.advance(10))
+    await asyncio.to_thread(started.wait, 10)
+    store.broken = True
+    h.scheduler.handle().trigger_now()  # its completion cannot be saved: fatal
+    await asyncio.to_thread(quick_done.wait, 10)
+    for _ in range(200):  # no settle(): it would wait for the thread
+        await asyncio.sleep(0)
+    assert h.task is not None
+    assert not h.task.done(), "run() ended on the fatal error while the thread still runs"
+    release.set()
+    await advancing
+    with pytest.raises(RuntimeError, match="disk full"):
+        await asyncio.wait_for(h.task, 10)
+
+
+async def test_cancelling_run_waits_for_a_thread_until_cancelled_again(clock: FakeClock) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def work(context: TaskContext[Any]) -> None:
+        started.set()
+        release.wait(10)
+
+    h = harness(clock)
+    await h.start(Job("job", Interval(seconds(10)), work))
+    advancing = asyncio.create_task(clock.advance(10))
+    await asyncio.to_thread(started.wait, 10)
+    assert h.task is not None
+    h.task.cancel()
+    for _ in range(200):
+        await asyncio.sleep(0)
+    assert not h.task.done(), "run() was cancelled while the thread still runs"
+    h.task.cancel()  # a second cancellation gives up waiting
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(h.task, 10)
+    release.set()
+    await advancing

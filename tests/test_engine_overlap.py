@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cronkit._config import SchedulerReport
 from cronkit._enums import RunStatus, SkipReason
 from cronkit._events import RunSkipped
 from cronkit._job import Job
 from cronkit._schedules import AtTimes, Interval
 from cronkit._windows import JobTimeWindow
 from cronkit.testing import FakeClock
-from tests.engine_helpers import T0, Calls, at, harness, seconds
+from tests.engine_helpers import T0, Calls, Harness, at, harness, seconds
 
 
 async def test_forbid_drops_triggers_while_a_run_is_active(clock: FakeClock) -> None:
@@ -162,3 +163,72 @@ async def test_history_is_bounded(clock: FakeClock) -> None:
     report = await h.stop()
     assert [r.scheduled_at for r in report.history] == [T0 + seconds(4), T0 + seconds(5)]
     assert report.runs == 5
+
+
+def _accounted(report: SchedulerReport, skips: list[RunSkipped]) -> int:
+    """Runs plus every occurrence a skip reported."""
+    return report.runs + sum(s.count for s in skips)
+
+
+async def _fold(h: Harness, until: float) -> None:
+    """Pause, let occurrences come due, resume: one catch_up_once trigger folds them."""
+    h.scheduler.handle().pause()
+    await h.clock.settle()
+    await h.advance(until - h.clock.monotonic())
+    h.scheduler.handle().resume()
+    await h.clock.settle()
+
+
+async def test_forbid_counts_every_occurrence_a_dropped_catch_up_folds(clock: FakeClock) -> None:
+    calls = Calls(hold=100, clock=clock)
+    h = harness(clock)
+    await h.start(Job("job", Interval(seconds(10)), calls))
+    await h.advance(15)  # the run of 10 is active until 110
+    await _fold(h, 55)  # 20, 30, 40 and 50 fold into one trigger, dropped
+    await h.advance(10)  # 60, dropped on its own
+    skips = h.recorder.of(RunSkipped)
+    assert [(s.reason, s.scheduled_at, s.count) for s in skips] == [
+        (SkipReason.OVERLAP, T0 + seconds(50), 4),
+        (SkipReason.OVERLAP, T0 + seconds(60), 1),
+    ]
+    report = await h.stop()
+    skips = h.recorder.of(RunSkipped)
+    assert calls.scheduled == [T0 + seconds(10)]
+    assert report.state.trigger_count == 6
+    assert _accounted(report, skips) == report.state.trigger_count
+    assert report.skipped == 5
+
+
+async def test_queue_one_counts_the_occurrences_of_dropped_folded_triggers(
+    clock: FakeClock,
+) -> None:
+    calls = Calls(hold=100, clock=clock)
+    h = harness(clock)
+    await h.start(Job("job", Interval(seconds(10)), calls, overlap="queue_one"))
+    await h.advance(15)  # the run of 10 is active until 110
+    await _fold(h, 55)  # 20..50 fold into one trigger: queued
+    await _fold(h, 95)  # 60..90 fold into another: dropped, the queue is full
+    skips = h.recorder.of(RunSkipped)
+    assert [(s.reason, s.scheduled_at, s.count) for s in skips] == [
+        (SkipReason.OVERLAP, T0 + seconds(90), 4)
+    ]
+    report = await h.stop()  # drops the queued trigger, with the 4 occurrences it folds
+    skips = h.recorder.of(RunSkipped)
+    assert [(s.scheduled_at, s.count) for s in skips[1:]] == [(T0 + seconds(50), 4)]
+    assert calls.scheduled == [T0 + seconds(10)]
+    assert report.state.trigger_count == 9
+    assert _accounted(report, skips) == report.state.trigger_count
+
+
+async def test_queued_folded_trigger_runs_once_for_all_it_covers(clock: FakeClock) -> None:
+    calls = Calls(hold=100, clock=clock)
+    h = harness(clock)
+    await h.start(Job("job", Interval(seconds(10)), calls, overlap="queue_one", max_runs=5))
+    await h.advance(15)
+    await _fold(h, 55)  # 20..50 queued as one trigger; max_runs reached
+    await h.advance(200)
+    report = await h.stop()
+    assert calls.scheduled == [T0 + seconds(10), T0 + seconds(50)]
+    assert h.recorder.of(RunSkipped) == []
+    assert report.runs == 2
+    assert report.state.trigger_count == 5
