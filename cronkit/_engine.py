@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -60,7 +61,7 @@ class Scheduler:
         if isinstance(guard, BindableGuard):
             guard.bind(clock=self.clock)
         self._runners: dict[str, JobRunner] = {}
-        self._pending: list[tuple[str, Any]] = []
+        self._pending: list[tuple[Control, Any]] = []
         self._handle = SchedulerHandle(self)
 
     def __repr__(self) -> str:
@@ -111,7 +112,9 @@ class Scheduler:
         """Ids of the jobs running on this scheduler."""
         return tuple(self._runners)
 
-    def _control(self, command: str, argument: Any = None) -> None:
+    def _control(self, command: Control, argument: Any = None) -> None:
+        if not isinstance(command, Control):
+            raise TypeError(f"unknown control command {command!r}; use a Control member")
         if not self._runners:
             self._pending.append((command, argument))
             return
@@ -119,17 +122,28 @@ class Scheduler:
             self._apply(runner, command, argument)
 
     @staticmethod
-    def _apply(runner: JobRunner, command: str, argument: Any) -> None:
-        if command == "shutdown":
+    def _apply(runner: JobRunner, command: Control, argument: Any) -> None:
+        if command is Control.SHUTDOWN:
             runner.request_stop(StopReason.SHUTDOWN, argument)
-        elif command == "cancel":
+        elif command is Control.CANCEL:
             runner.request_stop(StopReason.CANCELLED)
-        elif command == "pause":
+        elif command is Control.PAUSE:
             runner.pause()
-        elif command == "resume":
+        elif command is Control.RESUME:
             runner.resume()
         else:
+            assert command is Control.TRIGGER_NOW
             runner.trigger_now()
+
+
+class Control(enum.Enum):
+    """What a `SchedulerHandle` asks of the scheduler's jobs."""
+
+    SHUTDOWN = "shutdown"
+    CANCEL = "cancel"
+    PAUSE = "pause"
+    RESUME = "resume"
+    TRIGGER_NOW = "trigger_now"
 
 
 class SchedulerHandle:
@@ -160,7 +174,7 @@ class SchedulerHandle:
                 f"shutdown(timeout={timeout!r}): the timeout must be a timedelta >= 0 or None, "
                 "e.g. timedelta(seconds=30)"
             )
-        self._scheduler._control("shutdown", timeout)
+        self._scheduler._control(Control.SHUTDOWN, timeout)
 
     def cancel(self) -> None:
         """Stop triggering and cancel active async runs at once (thread runs are waited for).
@@ -168,7 +182,7 @@ class SchedulerHandle:
         A run admitted while this call came (its state or lease still being obtained) is
         recorded `cancelled` without starting.
         """
-        self._scheduler._control("cancel")
+        self._scheduler._control(Control.CANCEL)
 
     def pause(self) -> None:
         """Stop evaluating the schedule until `resume()`.
@@ -176,11 +190,11 @@ class SchedulerHandle:
         Active runs go on, a queued trigger still starts when they end, and `trigger_now()`
         still runs: pausing stops the schedule, not explicit requests.
         """
-        self._scheduler._control("pause")
+        self._scheduler._control(Control.PAUSE)
 
     def resume(self) -> None:
         """Evaluate triggers again; what came due meanwhile goes through the missed-run policy."""
-        self._scheduler._control("resume")
+        self._scheduler._control(Control.RESUME)
 
     def trigger_now(self) -> None:
         """Submit one manual run through the overlap, window and guard checks.
@@ -188,4 +202,4 @@ class SchedulerHandle:
         The run has `source=manual` and `scheduled_at` = now; it consumes no occurrence, so
         neither `next_run_at` nor `trigger_count` (nor `max_runs`) moves.
         """
-        self._scheduler._control("trigger_now")
+        self._scheduler._control(Control.TRIGGER_NOW)

@@ -332,3 +332,9 @@ async def test_cancelling_run_waits_for_a_thread_until_cancelled_again(clock: Fa
         await asyncio.wait_for(h.task, 10)
     release.set()
     await advancing
+
+
+def test_an_unknown_control_command_raises_instead_of_triggering(clock: FakeClock) -> None:
+    h = harness(clock)
+    with pytest.raises(TypeError, match="unknown control command 'trigger'"):
+        h.scheduler._control("trigger")  # type: ignore[arg-type]
