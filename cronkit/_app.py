@@ -331,6 +331,16 @@ class App:
             self.shutdown(shutdown_timeout)
             await serving
 
+    def add_observer(self, observer: SchedulerObserver) -> None:
+        """Give every job's events to `observer` too, from the next event on (also while running).
+
+        Raises:
+            ConfigurationError: `observer` has no `on_event(event)`.
+        """
+        _check_port("observer", observer, SchedulerObserver, "LogObserver()")
+        self.observers = (*self.observers, observer)
+        self._observer.observers = (*self._observer.observers, observer)
+
     def shutdown(self, timeout: timedelta | None = None) -> None:
         """Stop triggering every job and let active runs finish (cancel them after `timeout`).
 

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -66,7 +66,7 @@ __all__ = [
 COMMANDS = ("run", "jobs", "status", "trigger", "check")
 LEVELS = ("debug", "info", "warning", "error", "critical")
 MISSING_APP = "missing APP: give the module:attribute of your App, e.g. myapp:app"
-_VALUE_OPTIONS = ("--log-level", "--valkey-url")
+_VALUE_OPTIONS = ("--log-level", "--valkey-url", "--metrics-port")
 _HELP = ("-h", "--help")
 _log = logging.getLogger("cronkit.cli")
 
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 app, args.valkey_url, log_level=logging.DEBUG if quiet else logging.INFO
             )
         if args.command == "run":
-            return _run(app, owned)
+            return _run(app, owned, args.metrics_port)
         if args.command == "trigger":
             return _trigger(app, args.job, owned)
         return _check(app, args.app, owned)
@@ -150,6 +150,14 @@ def _add_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         metavar="URL",
         default=os.environ.get("CRONKIT_VALKEY_URL") if defaults else argparse.SUPPRESS,
         help="keep state and leases in Valkey at URL (env CRONKIT_VALKEY_URL)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        metavar="PORT",
+        type=int,
+        default=None if defaults else argparse.SUPPRESS,
+        help="with run: serve Prometheus metrics on 127.0.0.1:PORT/metrics "
+        "(needs cronkit[prometheus])",
     )
 
 
@@ -252,7 +260,9 @@ def _show(app: App, command: str, url: str | None, *, as_json: bool) -> int:
     return 1 if any(isinstance(state, Exception) for state in states.values()) else 0
 
 
-def _run(app: App, owned: _Owned) -> int:
+def _run(app: App, owned: _Owned, metrics_port: int | None) -> int:
+    stop_metrics = _serve_metrics(app, metrics_port) if metrics_port is not None else None
+
     async def serve() -> None:
         try:
             await owned.check()
@@ -260,12 +270,39 @@ def _run(app: App, owned: _Owned) -> int:
         finally:
             await owned.close()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
     if app.errors:
         failed = ", ".join(map(repr, app.errors))
         print(f"cronkit: error: job(s) stopped on a fatal error: {failed}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_metrics(app: App, port: int) -> Callable[[], None]:
+    """Observe `app` with a `PrometheusObserver` served on 127.0.0.1:`port`; return the stop."""
+    try:
+        from prometheus_client import CollectorRegistry
+
+        from cronkit.metrics import PrometheusObserver, start_metrics_server
+    except ImportError as error:
+        raise AppLoadError(f"--metrics-port {port}: {error}") from None
+    registry = CollectorRegistry()
+    app.add_observer(PrometheusObserver(registry))
+    try:
+        server, _thread = start_metrics_server(port, registry=registry)
+    except OSError as error:
+        raise AppLoadError(f"--metrics-port {port}: cannot listen on 127.0.0.1: {error}") from None
+    _log.info("metrics on http://127.0.0.1:%d/metrics", server.server_port)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
 
 
 def _trigger(app: App, job_id: str, owned: _Owned) -> int:

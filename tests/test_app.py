@@ -36,6 +36,7 @@ from cronkit import (
     Task,
     TaskContext,
 )
+from cronkit.testing import FakeClock, run_app
 
 NAME = "tests.test_app"
 
@@ -415,3 +416,24 @@ def test_unknown_job_ids_are_a_clear_key_error() -> None:
     with pytest.raises(RuntimeError, match="the App is not running"):
         app.handle("known")
     assert app.report("known") is None
+
+
+async def test_add_observer_sees_the_events_from_then_on(clock: FakeClock) -> None:
+    app = App(clock=clock, observers=[])
+    seen: list[str] = []
+
+    class Names:
+        def on_event(self, event: object) -> None:
+            seen.append(type(event).__name__)
+
+    @app.interval(seconds=10, max_runs=1, id="job")
+    async def job() -> None:
+        pass
+
+    app.add_observer(Names())
+    async with run_app(app, clock) as runner:
+        await runner.advance(seconds=10)
+    assert "RunCompleted" in seen
+    assert len(app.observers) == 1
+    with pytest.raises(ConfigurationError, match="is not a SchedulerObserver"):
+        app.add_observer(object())  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 from pathlib import Path
 
@@ -154,3 +155,37 @@ def test_jobs_status_and_check_use_the_valkey_url(
 def test_importing_the_main_module_does_not_run_the_command_line() -> None:
     module = importlib.import_module("cronkit.__main__")
     assert module.main is main
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_run_serves_metrics_while_the_app_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.app_fixtures import scrapes_metrics
+
+    port = _free_port()
+    monkeypatch.setenv("CRONKIT_TEST_METRICS_PORT", str(port))
+    scrapes_metrics.scraped.clear()
+    code = main(["run", "--metrics-port", str(port), "tests.app_fixtures.scrapes_metrics:app"])
+    assert code == 0
+    [text] = scrapes_metrics.scraped
+    assert 'cronkit_start_lateness_seconds_count{job="scrape"} 1.0' in text
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass  # the server is closed once run returns
+
+
+def test_metrics_port_in_use_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--metrics-port", str(port), "tests.app_fixtures.scrapes_metrics:app"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"cronkit: error: --metrics-port {port}: cannot listen on 127.0.0.1")
