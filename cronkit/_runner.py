@@ -81,6 +81,7 @@ class JobRunner:
         self._stop_request: StopReason | None = None
         self._stop_timers: list[TimerHandle] = []
         self._fatal: BaseException | None = None
+        self._outlasting = False  # run() is ending on an exception and waits for its runs
         self._wake: asyncio.Future[None] | None = None
         self._timer: TimerHandle | None = None
         self._timer_at: datetime | None = None
@@ -375,6 +376,7 @@ class JobRunner:
             self.queued is not None
             or self._stop_request is not None
             or self._fatal is not None
+            or self._outlasting
             or self.state.next_run_at is None
             or self.job.missed is MissedRunPolicy.REPLAY_ALL
         )
@@ -387,6 +389,7 @@ class JobRunner:
         Called while a fatal error or a cancellation of `run()` propagates; a second
         cancellation ends the wait.
         """
+        self._outlasting = True
         try:
             while self.active:
                 await self._wait(None)
